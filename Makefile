@@ -1,0 +1,86 @@
+# mod_rai_embed — build with apxs, test against a real httpd.
+#
+#   make            build .libs/mod_rai_embed.so
+#   make install    install it with apxs
+#   make test       install what is missing, build, run every test
+#   make demo       install what is missing, build, start a demo httpd
+#   make bench      print the benchmark figures
+
+APXS      ?= apxs
+PYTHON    ?= /usr/bin/python3
+PORT      ?= 8080
+CC        ?= gcc
+
+SOURCES   = mod_rai_embed.c rai_scan.c rai_token.c rai_identity.c
+HEADERS   = rai_scan.h rai_token.h rai_identity.h rai_version.h
+WARNINGS  = -Wc,-Wall -Wc,-Wextra -Wc,-Werror
+LIBS      = -lcurl -ljson-c -lcrypto
+JSON_CFLAGS = -I/usr/include/json-c
+
+MODULE    = .libs/mod_rai_embed.so
+
+UNIT_CFLAGS = -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
+              -fno-omit-frame-pointer -I. $(JSON_CFLAGS) \
+              $(shell $(APXS) -q EXTRA_CPPFLAGS 2>/dev/null) \
+              -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) \
+              $(shell pkg-config --cflags apr-1 apr-util-1 2>/dev/null)
+UNIT_LIBS = $(shell pkg-config --libs check 2>/dev/null) \
+            $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null) $(LIBS)
+
+.PHONY: all install clean deps test unit integration fuzz bench demo demo-stop
+
+all: $(MODULE)
+
+$(MODULE): $(SOURCES) $(HEADERS)
+	$(APXS) -c $(WARNINGS) -Wc,-I/usr/include/json-c $(SOURCES) $(LIBS)
+
+install: $(MODULE)
+	$(APXS) -i -n rai_embed mod_rai_embed.la
+
+clean:
+	rm -rf .libs *.la *.lo *.slo *.o tests/unit/*.bin tests/fuzz/*.bin bench/*.bin
+
+deps:
+	sh scripts/install-deps.sh test
+
+# --- tests ----------------------------------------------------------------
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+tests/unit/test_scan.bin: tests/unit/test_scan.c rai_scan.c rai_scan.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_scan.c rai_scan.c $(UNIT_LIBS)
+
+tests/unit/test_token.bin: tests/unit/test_token.c rai_token.c rai_token.h rai_identity.c rai_identity.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_token.c rai_token.c $(UNIT_LIBS)
+
+unit: tests/unit/test_scan.bin tests/unit/test_token.bin
+	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_scan.bin
+	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_token.bin
+
+integration: $(MODULE)
+	$(PYTHON) -m pytest -q tests/integration
+
+fuzz: tests/fuzz/fuzz_scan.c rai_scan.c
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -o tests/fuzz/fuzz_scan.bin tests/fuzz/fuzz_scan.c rai_scan.c
+	./tests/fuzz/fuzz_scan.bin -max_total_time=60 tests/fuzz/corpus
+
+# --- benchmarks -----------------------------------------------------------
+
+bench: 
+	sh scripts/install-deps.sh bench
+	$(MAKE) all
+	$(CC) -O2 -Wall -Wextra -I. -o bench/bench_scan.bin bench/bench_scan.c rai_scan.c
+	./bench/bench_scan.bin
+
+# --- demo -----------------------------------------------------------------
+
+demo:
+	sh scripts/install-deps.sh demo
+	$(MAKE) all
+	PORT=$(PORT) sh demo/run.sh start
+
+demo-stop:
+	PORT=$(PORT) sh demo/run.sh stop

@@ -1,0 +1,919 @@
+/* Licensed under the Apache License, Version 2.0; see the LICENSE file at
+ * the top of this tree.
+ */
+
+/*
+ * mod_rai_embed: writes a Returning.AI embed token into every widget
+ * element of outgoing HTML.
+ *
+ * This file is the glue: directives, hooks and the RAI_EMBED output
+ * filter.  The scanner (rai_scan.c), the token API client (rai_token.c)
+ * and the identity sources (rai_identity.c) each live in their own file.
+ */
+
+#include "apr_strings.h"
+#include "apr_lib.h"
+#include "apr_atomic.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_mpm.h"
+
+#include <openssl/sha.h>
+
+#include "rai_version.h"
+#include "rai_scan.h"
+#define RAI_IDENTITY_HTTPD
+#include "rai_identity.h"
+#include "rai_token.h"
+
+module AP_MODULE_DECLARE_DATA rai_embed_module;
+
+
+#define RAI_EMBED_FILTER "RAI_EMBED"
+#define RAI_EMBED_NOTE   "rai-embed"
+/* Pass scanned data on once this much has gathered, so that reading a
+ * large file never holds more than this in memory. */
+#define RAI_EMBED_PASS_BYTES (64 * 1024)
+/* Seconds between two warnings of one kind in one process. */
+#define RAI_EMBED_WARN_INTERVAL 30
+
+typedef struct {
+    const char *access_id;
+    const char *access_key;         /* the secret: never logged */
+    const char *access_key_source;  /* directive that set it */
+    const char *token_url;
+    const char *ca_file;
+    const char *proxy;
+    apr_interval_time_t connect_timeout;
+    apr_interval_time_t total_timeout;
+    int timeout_set;
+    int embed_on;                   /* RaiEmbed On appears in this scope */
+} rai_embed_server_conf;
+
+typedef struct {
+    int enabled;                    /* -1: unset */
+    const apr_array_header_t *identifiers;
+    apr_array_header_t *patterns;
+    rai_scan_elements_t elements;
+    apr_array_header_t *content_types;
+} rai_embed_dir_conf;
+
+typedef struct {
+    rai_scan_t scan;
+    apr_bucket_brigade *out;
+    apr_size_t out_bytes;
+    const char *attr;               /* NULL until the first widget */
+    apr_size_t attr_len;
+} rai_embed_ctx;
+
+static const char *const rai_embed_default_patterns[] = {
+    "rai-widget", "rai-*-widget"
+};
+static const rai_scan_elements_t rai_embed_default_elements = {
+    rai_embed_default_patterns, 2
+};
+static const char *const rai_embed_default_types[] = {
+    "text/html", "application/xhtml+xml"
+};
+
+static const apr_array_header_t *rai_embed_default_identifiers;
+static rai_token_client_t *rai_embed_client;
+
+/* One warning per interval and kind, per process; the rest go to debug. */
+enum { RAI_WARN_TOKEN, RAI_WARN_IDENTITY, RAI_WARN_CONFIG, RAI_WARN_KINDS };
+static volatile apr_uint32_t rai_embed_warned_at[RAI_WARN_KINDS];
+
+static int rai_embed_warn_level(int kind)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t last = apr_atomic_read32(&rai_embed_warned_at[kind]);
+
+    if (last && now - last < RAI_EMBED_WARN_INTERVAL) {
+        return APLOG_DEBUG;
+    }
+    return apr_atomic_cas32(&rai_embed_warned_at[kind], now, last) == last
+           ? APLOG_WARNING : APLOG_DEBUG;
+}
+
+/* --- configuration ---------------------------------------------------- */
+
+static void *rai_embed_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    rai_embed_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)s;
+    conf->connect_timeout = apr_time_from_sec(1);
+    conf->total_timeout = apr_time_from_sec(3);
+    return conf;
+}
+
+static void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev,
+                                         void *addv)
+{
+    rai_embed_server_conf *base = basev, *add = addv;
+    rai_embed_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->access_id = add->access_id ? add->access_id : base->access_id;
+    if (add->access_key) {
+        conf->access_key = add->access_key;
+        conf->access_key_source = add->access_key_source;
+    }
+    else {
+        conf->access_key = base->access_key;
+        conf->access_key_source = base->access_key_source;
+    }
+    conf->token_url = add->token_url ? add->token_url : base->token_url;
+    conf->ca_file = add->ca_file ? add->ca_file : base->ca_file;
+    conf->proxy = add->proxy ? add->proxy : base->proxy;
+    conf->timeout_set = add->timeout_set || base->timeout_set;
+    conf->connect_timeout = add->timeout_set ? add->connect_timeout
+                                             : base->connect_timeout;
+    conf->total_timeout = add->timeout_set ? add->total_timeout
+                                           : base->total_timeout;
+    /* the main server's <Directory> sections apply to every vhost */
+    conf->embed_on = add->embed_on || base->embed_on;
+    return conf;
+}
+
+static void *rai_embed_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    rai_embed_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)dir;
+    conf->enabled = -1;
+    return conf;
+}
+
+static void *rai_embed_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    rai_embed_dir_conf *base = basev, *add = addv;
+    rai_embed_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->enabled = add->enabled != -1 ? add->enabled : base->enabled;
+    /* lists are replaced, never appended: a scope that names one owns it */
+    conf->identifiers = add->identifiers ? add->identifiers
+                                         : base->identifiers;
+    if (add->patterns) {
+        conf->patterns = add->patterns;
+        conf->elements = add->elements;
+    }
+    else {
+        conf->patterns = base->patterns;
+        conf->elements = base->elements;
+    }
+    conf->content_types = add->content_types ? add->content_types
+                                             : base->content_types;
+    return conf;
+}
+
+static const char *rai_embed_set_enabled(cmd_parms *cmd, void *dconf, int on)
+{
+    rai_embed_dir_conf *conf = dconf;
+
+    conf->enabled = on;
+    if (on && cmd->server) {
+        rai_embed_server_conf *sconf =
+            ap_get_module_config(cmd->server->module_config,
+                                 &rai_embed_module);
+        sconf->embed_on = 1;
+    }
+    return NULL;
+}
+
+static rai_embed_server_conf *rai_embed_sconf(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config,
+                                &rai_embed_module);
+}
+
+static const char *rai_embed_set_access_id(cmd_parms *cmd, void *dconf,
+                                           const char *arg)
+{
+    (void)dconf;
+    if (!*arg) {
+        return "RaiEmbedAccessId must not be empty";
+    }
+    rai_embed_sconf(cmd)->access_id = arg;
+    return NULL;
+}
+
+static const char *rai_embed_key_conflict(cmd_parms *cmd,
+                                          rai_embed_server_conf *sconf)
+{
+    if (sconf->access_key_source
+        && strcmp(sconf->access_key_source, cmd->cmd->name)) {
+        return apr_psprintf(cmd->pool, "%s: the access key is already set "
+                            "by %s in this scope; use one of the two",
+                            cmd->cmd->name, sconf->access_key_source);
+    }
+    return NULL;
+}
+
+static const char *rai_embed_set_access_key(cmd_parms *cmd, void *dconf,
+                                            const char *arg)
+{
+    rai_embed_server_conf *sconf = rai_embed_sconf(cmd);
+    const char *err = rai_embed_key_conflict(cmd, sconf);
+    const char *var;
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    /* httpd leaves ${NAME} in place when NAME is not defined */
+    if ((var = strstr(arg, "${")) != NULL) {
+        const char *end = strchr(var, '}');
+        return apr_psprintf(cmd->pool, "RaiEmbedAccessKey: the variable %s "
+                            "is not defined in httpd's environment",
+                            end ? apr_pstrmemdup(cmd->pool, var,
+                                                 (apr_size_t)(end - var + 1))
+                                : "${...}");
+    }
+    if (!*arg) {
+        return "RaiEmbedAccessKey must not be empty";
+    }
+    sconf->access_key = arg;
+    sconf->access_key_source = cmd->cmd->name;
+    return NULL;
+}
+
+static const char *rai_embed_set_access_key_file(cmd_parms *cmd, void *dconf,
+                                                 const char *arg)
+{
+    rai_embed_server_conf *sconf = rai_embed_sconf(cmd);
+    const char *err = rai_embed_key_conflict(cmd, sconf);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    char buf[4096];
+    char errbuf[120];
+    apr_file_t *file;
+    apr_finfo_t finfo;
+    apr_size_t len = sizeof(buf) - 1;
+    apr_status_t rv;
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    if (!path) {
+        return apr_psprintf(cmd->pool, "RaiEmbedAccessKeyFile: invalid path "
+                            "'%s'", arg);
+    }
+    rv = apr_file_open(&file, path, APR_FOPEN_READ, APR_OS_DEFAULT,
+                       cmd->temp_pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&finfo, APR_FINFO_PROT | APR_FINFO_TYPE, file);
+        if (rv == APR_SUCCESS && finfo.filetype != APR_REG) {
+            rv = APR_EBADF;
+        }
+        if (rv == APR_SUCCESS) {
+            rv = apr_file_read_full(file, buf, len, &len);
+            if (rv == APR_EOF) {
+                rv = APR_SUCCESS;
+            }
+        }
+        apr_file_close(file);
+    }
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "RaiEmbedAccessKeyFile: cannot read "
+                            "'%s': %s", path,
+                            apr_strerror(rv, errbuf, sizeof(errbuf)));
+    }
+    /* the key is the first line; a trailing newline is not part of it */
+    buf[len] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    while (len && apr_isspace(buf[len - 1])) {
+        buf[--len] = '\0';
+    }
+    if (!buf[0]) {
+        return apr_psprintf(cmd->pool, "RaiEmbedAccessKeyFile: '%s' holds no "
+                            "key", path);
+    }
+    if (finfo.protection & (APR_GREAD | APR_WREAD)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING | APLOG_STARTUP, 0, cmd->server,
+                     "RAI0002: RaiEmbedAccessKeyFile '%s' is readable by its "
+                     "group or by others; chmod 600 it", path);
+    }
+    sconf->access_key = apr_pstrdup(cmd->pool, buf);
+    sconf->access_key_source = cmd->cmd->name;
+    memset(buf, 0, sizeof(buf));
+    return NULL;
+}
+
+static const char *rai_embed_set_token_url(cmd_parms *cmd, void *dconf,
+                                           const char *arg)
+{
+    const char *why = rai_token_url_check(cmd->temp_pool, arg);
+
+    (void)dconf;
+    if (why) {
+        return apr_psprintf(cmd->pool, "RaiEmbedTokenURL: '%s' %s", arg, why);
+    }
+    rai_embed_sconf(cmd)->token_url = arg;
+    return NULL;
+}
+
+static const char *rai_embed_set_ca_file(cmd_parms *cmd, void *dconf,
+                                         const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t finfo;
+
+    (void)dconf;
+    if (!path || apr_stat(&finfo, path, APR_FINFO_TYPE, cmd->temp_pool)
+                 != APR_SUCCESS || finfo.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "RaiEmbedCACertificateFile: '%s' does "
+                            "not exist or is not a file", arg);
+    }
+    rai_embed_sconf(cmd)->ca_file = path;
+    return NULL;
+}
+
+static const char *rai_embed_set_proxy(cmd_parms *cmd, void *dconf,
+                                       const char *arg)
+{
+    apr_uri_t uri;
+
+    (void)dconf;
+    if (apr_uri_parse(cmd->temp_pool, arg, &uri) != APR_SUCCESS
+        || !uri.scheme || !uri.hostname || !*uri.hostname) {
+        /* the URL may carry a proxy password: do not echo it */
+        return "RaiEmbedProxy: the proxy must be an absolute URL such as "
+               "http://proxy.example.com:3128";
+    }
+    rai_embed_sconf(cmd)->proxy = arg;
+    return NULL;
+}
+
+static const char *rai_embed_parse_seconds(const char *arg,
+                                           apr_interval_time_t *out)
+{
+    char *end;
+    double seconds = strtod(arg, &end);
+
+    if (end == arg || *end || !(seconds > 0) || seconds > 300) {
+        return "must be a number of seconds above 0 and at most 300";
+    }
+    *out = (apr_interval_time_t)(seconds * APR_USEC_PER_SEC);
+    if (*out < 1000) {
+        return "must be at least 0.001 s";
+    }
+    return NULL;
+}
+
+static const char *rai_embed_set_timeout(cmd_parms *cmd, void *dconf,
+                                         const char *connect,
+                                         const char *total)
+{
+    rai_embed_server_conf *sconf = rai_embed_sconf(cmd);
+    apr_interval_time_t c, t;
+    const char *why;
+
+    (void)dconf;
+    if ((why = rai_embed_parse_seconds(connect, &c)) != NULL) {
+        return apr_psprintf(cmd->pool, "RaiEmbedTimeout: CONNECT '%s' %s",
+                            connect, why);
+    }
+    if (!total) {
+        return "RaiEmbedTimeout needs two values: CONNECT TOTAL";
+    }
+    if ((why = rai_embed_parse_seconds(total, &t)) != NULL) {
+        return apr_psprintf(cmd->pool, "RaiEmbedTimeout: TOTAL '%s' %s",
+                            total, why);
+    }
+    if (c > t) {
+        return "RaiEmbedTimeout: CONNECT must not be longer than TOTAL";
+    }
+    sconf->connect_timeout = c;
+    sconf->total_timeout = t;
+    sconf->timeout_set = 1;
+    return NULL;
+}
+
+static const char *rai_embed_add_identifier(cmd_parms *cmd, void *dconf,
+                                            const char *key,
+                                            const char *source)
+{
+    rai_embed_dir_conf *conf = dconf;
+
+    if (!conf->identifiers) {
+        conf->identifiers = apr_array_make(cmd->pool, 2,
+                                           sizeof(rai_identifier_t));
+    }
+    return rai_identifier_parse(cmd, (apr_array_header_t *)conf->identifiers,
+                                key, source);
+}
+
+static const char *rai_embed_add_element(cmd_parms *cmd, void *dconf,
+                                         const char *arg)
+{
+    rai_embed_dir_conf *conf = dconf;
+    char *name = apr_pstrdup(cmd->pool, arg);
+    const char *why;
+
+    ap_str_tolower(name);
+    if ((why = rai_scan_pattern_check(name)) != NULL) {
+        return apr_psprintf(cmd->pool, "RaiEmbedElements: '%s': %s", arg, why);
+    }
+    if (!conf->patterns) {
+        conf->patterns = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(conf->patterns, const char *) = name;
+    conf->elements.patterns = (const char *const *)conf->patterns->elts;
+    conf->elements.count = conf->patterns->nelts;
+    return NULL;
+}
+
+static const char *rai_embed_add_content_type(cmd_parms *cmd, void *dconf,
+                                              const char *arg)
+{
+    rai_embed_dir_conf *conf = dconf;
+    char *type = apr_pstrdup(cmd->pool, arg);
+
+    if (!strchr(type, '/') || strchr(type, ';')) {
+        return apr_psprintf(cmd->pool, "RaiEmbedContentTypes: '%s' is not a "
+                            "media type such as text/html", arg);
+    }
+    ap_str_tolower(type);
+    if (!conf->content_types) {
+        conf->content_types = apr_array_make(cmd->pool, 2,
+                                             sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(conf->content_types, const char *) = type;
+    return NULL;
+}
+
+static const command_rec rai_embed_cmds[] = {
+    AP_INIT_FLAG("RaiEmbed", rai_embed_set_enabled, NULL,
+                 RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                 "On to write embed tokens into widget elements of HTML "
+                 "responses in this scope"),
+    AP_INIT_TAKE1("RaiEmbedAccessId", rai_embed_set_access_id, NULL,
+                  RSRC_CONF, "The Returning.AI access id"),
+    AP_INIT_TAKE1("RaiEmbedAccessKey", rai_embed_set_access_key, NULL,
+                  RSRC_CONF, "The Returning.AI access key; ${VAR} takes it "
+                  "from httpd's environment"),
+    AP_INIT_TAKE1("RaiEmbedAccessKeyFile", rai_embed_set_access_key_file,
+                  NULL, RSRC_CONF, "A file holding the access key, read at "
+                  "start-up"),
+    AP_INIT_TAKE1("RaiEmbedTokenURL", rai_embed_set_token_url, NULL,
+                  RSRC_CONF, "The token API URL"),
+    AP_INIT_TAKE2("RaiEmbedIdentifier", rai_embed_add_identifier, NULL,
+                  RSRC_CONF | ACCESS_CONF, "KEY SOURCE: a userIdentifiers "
+                  "key (data-...) and where its value comes from: user, "
+                  "note:NAME, env:NAME or expr=STRING"),
+    AP_INIT_ITERATE("RaiEmbedElements", rai_embed_add_element, NULL,
+                    RSRC_CONF | ACCESS_CONF, "Widget element names; '*' "
+                    "matches a run of name characters"),
+    AP_INIT_ITERATE("RaiEmbedContentTypes", rai_embed_add_content_type, NULL,
+                    RSRC_CONF | ACCESS_CONF, "Media types whose responses "
+                    "are scanned for widgets"),
+    AP_INIT_TAKE12("RaiEmbedTimeout", rai_embed_set_timeout, NULL, RSRC_CONF,
+                   "CONNECT TOTAL: seconds to connect to the token API and "
+                   "for the whole request"),
+    AP_INIT_TAKE1("RaiEmbedCACertificateFile", rai_embed_set_ca_file, NULL,
+                  RSRC_CONF, "CA certificates to verify the token API with"),
+    AP_INIT_TAKE1("RaiEmbedProxy", rai_embed_set_proxy, NULL, RSRC_CONF,
+                  "A proxy URL for requests to the token API"),
+    {NULL}
+};
+
+/* --- start-up ----------------------------------------------------------- */
+
+static int rai_embed_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                  apr_pool_t *ptemp, server_rec *main_server)
+{
+    server_rec *s;
+    int failed = 0;
+
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    for (s = main_server; s; s = s->next) {
+        rai_embed_server_conf *sconf =
+            ap_get_module_config(s->module_config, &rai_embed_module);
+        if (sconf->embed_on && (!sconf->access_id || !sconf->access_key)) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                         "RAI0003: RaiEmbed On for %s:%u needs "
+                         "RaiEmbedAccessId and RaiEmbedAccessKey (or "
+                         "RaiEmbedAccessKeyFile)",
+                         s->server_hostname ? s->server_hostname : "*",
+                         (unsigned)s->port);
+            failed = 1;
+        }
+    }
+    return failed ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}
+
+static int rai_embed_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                 apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog;
+    rai_token_global_init(pconf);
+    rai_embed_default_identifiers = rai_identifier_defaults(pconf);
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "RAI0001: " RAI_EMBED_USER_AGENT " (%s) configured",
+                     rai_token_library_versions(ptemp));
+    }
+    return OK;
+}
+
+static void rai_embed_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)s;
+    /* created after fork: no handle or connection crosses processes */
+    rai_embed_client = rai_token_client_create(pchild);
+}
+
+/* --- the token ---------------------------------------------------------- */
+
+/* A short, stable name for a token in the log: never the token itself. */
+static const char *rai_embed_fingerprint(apr_pool_t *p, const char *token,
+                                         apr_size_t len)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char *hex = apr_palloc(p, 13);
+
+    SHA256((const unsigned char *)token, len, md);
+    ap_bin2hex(md, 6, hex);
+    return hex;
+}
+
+static void rai_embed_endpoint(const rai_embed_server_conf *sconf,
+                               rai_token_endpoint_t *endpoint)
+{
+    endpoint->url = sconf->token_url ? sconf->token_url
+                                     : RAI_TOKEN_DEFAULT_URL;
+    endpoint->access_id = sconf->access_id;
+    endpoint->access_key = sconf->access_key;
+    endpoint->ca_file = sconf->ca_file;
+    endpoint->proxy = sconf->proxy;
+    endpoint->connect_timeout = sconf->connect_timeout;
+    endpoint->total_timeout = sconf->total_timeout;
+}
+
+/* The attribute every widget of this response gets, decided once at the
+ * first widget: " embed-token=\"...\"", or "" to leave widgets alone.
+ * Sets the rai-embed note to what happened. */
+static const char *rai_embed_attribute(request_rec *r)
+{
+    rai_embed_server_conf *sconf =
+        ap_get_module_config(r->server->module_config, &rai_embed_module);
+    rai_embed_dir_conf *dconf =
+        ap_get_module_config(r->per_dir_config, &rai_embed_module);
+    const apr_array_header_t *identifiers = dconf->identifiers
+        ? dconf->identifiers : rai_embed_default_identifiers;
+    apr_array_header_t *identity = NULL;
+    const char *key = NULL, *why = NULL;
+    rai_token_endpoint_t endpoint;
+    rai_token_error_t err;
+    rai_token_t token;
+
+    switch (rai_identity_read(r, identifiers, &identity, &key, &why)) {
+    case RAI_IDENTITY_ANONYMOUS:
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0015: no identity "
+                      "for this request: widgets left as they are");
+        apr_table_setn(r->notes, RAI_EMBED_NOTE, "anonymous");
+        return "";
+    case RAI_IDENTITY_REFUSED:
+        ap_log_rerror(APLOG_MARK, rai_embed_warn_level(RAI_WARN_IDENTITY), 0,
+                      r, "RAI0012: identifier %s refused (%s): no token for "
+                      "this request", key, why);
+        apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
+        return "";
+    case RAI_IDENTITY_FOUND:
+        break;
+    }
+
+    if (!sconf->access_id || !sconf->access_key || !rai_embed_client) {
+        ap_log_rerror(APLOG_MARK, rai_embed_warn_level(RAI_WARN_CONFIG), 0, r,
+                      "RAI0010: the RAI_EMBED filter runs for %s without "
+                      "RaiEmbedAccessId and RaiEmbedAccessKey for this "
+                      "server: widgets left as they are", r->uri);
+        apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
+        return "";
+    }
+
+    rai_embed_endpoint(sconf, &endpoint);
+    if (rai_token_fetch(rai_embed_client, r->pool, &endpoint, identity,
+                        &token, &err) != RAI_TOKEN_OK) {
+        ap_log_rerror(APLOG_MARK, rai_embed_warn_level(RAI_WARN_TOKEN), 0, r,
+                      "RAI0011: token request to %s failed: %s; widgets left "
+                      "as they are", endpoint.url, err.reason);
+        apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
+        return "";
+    }
+
+    if (APLOGrdebug(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0013: token %s "
+                      "fetched for %s, valid %" APR_TIME_T_FMT " s",
+                      rai_embed_fingerprint(r->pool, token.token,
+                                            token.token_len),
+                      ap_escape_logitem(r->pool,
+                                        rai_identity_canonical(r->pool,
+                                                               identity)),
+                      apr_time_sec(token.expires - token.issued));
+    }
+    apr_table_setn(r->notes, RAI_EMBED_NOTE, "fetched");
+    return apr_pstrcat(r->pool, " embed-token=\"", token.token, "\"", NULL);
+}
+
+/* --- the filter --------------------------------------------------------- */
+
+static int rai_embed_type_matches(request_rec *r, rai_embed_dir_conf *dconf)
+{
+    const char *type = r->content_type;
+    apr_size_t len;
+    int i;
+
+    if (!type) {
+        return 0;
+    }
+    len = strcspn(type, "; \t");
+    if (dconf->content_types) {
+        for (i = 0; i < dconf->content_types->nelts; i++) {
+            const char *t = APR_ARRAY_IDX(dconf->content_types, i,
+                                          const char *);
+            if (strlen(t) == len && !strncasecmp(t, type, len)) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    for (i = 0; i < 2; i++) {
+        if (strlen(rai_embed_default_types[i]) == len
+            && !strncasecmp(rai_embed_default_types[i], type, len)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Runs before the handler: a response we may rewrite must never be
+ * answered with a 304 from the file's own validators. */
+static int rai_embed_filter_init(ap_filter_t *f)
+{
+    rai_embed_dir_conf *dconf =
+        ap_get_module_config(f->r->per_dir_config, &rai_embed_module);
+
+    if (!f->r->content_type || rai_embed_type_matches(f->r, dconf)) {
+        f->r->no_local_copy = 1;
+    }
+    return OK;
+}
+
+/* Cache-Control: private, without public or s-maxage. */
+static void rai_embed_make_private(request_rec *r)
+{
+    const char *cc = apr_table_get(r->headers_out, "Cache-Control");
+    const char *err_cc = apr_table_get(r->err_headers_out, "Cache-Control");
+    const char *all, *p;
+    char *out = "";
+    int private = 0;
+
+    all = cc && err_cc ? apr_pstrcat(r->pool, cc, ", ", err_cc, NULL)
+                       : cc ? cc : err_cc ? err_cc : "";
+    p = all;
+    while (*p) {
+        const char *start, *end;
+        int quoted = 0;
+        apr_size_t name_len;
+
+        while (*p == ',' || apr_isspace(*p)) {
+            p++;
+        }
+        start = p;
+        for (end = p; *end && (quoted || *end != ','); end++) {
+            if (*end == '"') {
+                quoted = !quoted;
+            }
+        }
+        p = end;
+        while (end > start && apr_isspace(end[-1])) {
+            end--;
+        }
+        if (end == start) {
+            continue;
+        }
+        name_len = strcspn(start, "=, \t");
+        if (name_len > (apr_size_t)(end - start)) {
+            name_len = (apr_size_t)(end - start);
+        }
+        if ((name_len == 6 && !strncasecmp(start, "public", 6))
+            || (name_len == 8 && !strncasecmp(start, "s-maxage", 8))) {
+            continue;
+        }
+        if (name_len == 7 && !strncasecmp(start, "private", 7)) {
+            private = 1;
+        }
+        out = apr_pstrcat(r->pool, out, *out ? ", " : "",
+                          apr_pstrmemdup(r->pool, start,
+                                         (apr_size_t)(end - start)), NULL);
+    }
+    if (!private) {
+        out = apr_pstrcat(r->pool, "private", *out ? ", " : "", out, NULL);
+    }
+    apr_table_unset(r->err_headers_out, "Cache-Control");
+    apr_table_setn(r->headers_out, "Cache-Control", out);
+}
+
+/* What the filter does with a response, decided on its first call. */
+typedef enum {
+    RAI_EMBED_SKIP,         /* not ours: passed on untouched */
+    RAI_EMBED_HEADERS,      /* HEAD of a page we would scan: headers only */
+    RAI_EMBED_SCAN
+} rai_embed_action_e;
+
+static rai_embed_action_e rai_embed_action(ap_filter_t *f)
+{
+    request_rec *r = f->r;
+    rai_embed_dir_conf *dconf =
+        ap_get_module_config(r->per_dir_config, &rai_embed_module);
+    const char *encoding;
+
+    if (r->main || r->status == HTTP_NO_CONTENT
+        || r->status == HTTP_NOT_MODIFIED
+        || !rai_embed_type_matches(r, dconf)) {
+        return RAI_EMBED_SKIP;
+    }
+    encoding = apr_table_get(r->headers_out, "Content-Encoding");
+    if (!encoding) {
+        encoding = r->content_encoding;
+    }
+    if (encoding && strcasecmp(encoding, "identity")) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0014: response "
+                      "body is encoded (%s): passed on untouched",
+                      ap_escape_logitem(r->pool, encoding));
+        return RAI_EMBED_SKIP;
+    }
+    /* a HEAD answer carries the headers its GET would */
+    return r->header_only ? RAI_EMBED_HEADERS : RAI_EMBED_SCAN;
+}
+
+static apr_status_t rai_embed_pass(ap_filter_t *f, rai_embed_ctx *ctx)
+{
+    apr_status_t rv = ap_pass_brigade(f->next, ctx->out);
+
+    apr_brigade_cleanup(ctx->out);
+    ctx->out_bytes = 0;
+    return rv;
+}
+
+static apr_status_t rai_embed_out_filter(ap_filter_t *f,
+                                         apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    rai_embed_ctx *ctx = f->ctx;
+    apr_status_t rv;
+
+    if (!ctx) {
+        rai_embed_dir_conf *dconf =
+            ap_get_module_config(r->per_dir_config, &rai_embed_module);
+        rai_embed_action_e action;
+
+        if (!apr_table_get(r->notes, RAI_EMBED_NOTE)) {
+            apr_table_setn(r->notes, RAI_EMBED_NOTE, "none");
+        }
+        /* a second RAI_EMBED in one chain (RaiEmbed On and SetOutputFilter)
+         * leaves the work to the first */
+        action = ap_get_module_config(r->request_config, &rai_embed_module)
+                 ? RAI_EMBED_SKIP : rai_embed_action(f);
+        if (action != RAI_EMBED_SKIP) {
+            /* the length changes, and the page must not outlive its token
+             * in a shared cache or come back as a 304 */
+            apr_table_unset(r->headers_out, "Content-Length");
+            apr_table_unset(r->headers_out, "ETag");
+            apr_table_unset(r->headers_out, "Last-Modified");
+            rai_embed_make_private(r);
+        }
+        if (action != RAI_EMBED_SCAN) {
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+        ap_set_module_config(r->request_config, &rai_embed_module, f);
+        f->ctx = ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+        rai_scan_init(&ctx->scan, dconf->patterns ? &dconf->elements
+                                                  : &rai_embed_default_elements);
+        ctx->out = apr_brigade_create(r->pool, f->c->bucket_alloc);
+    }
+
+    while (!APR_BRIGADE_EMPTY(bb)) {
+        apr_bucket *b = APR_BRIGADE_FIRST(bb);
+        const char *data;
+        apr_size_t len, pos = 0;
+
+        if (APR_BUCKET_IS_METADATA(b)) {
+            APR_BUCKET_REMOVE(b);
+            APR_BRIGADE_INSERT_TAIL(ctx->out, b);
+            if (APR_BUCKET_IS_FLUSH(b) || APR_BUCKET_IS_EOS(b)) {
+                if ((rv = rai_embed_pass(f, ctx)) != APR_SUCCESS) {
+                    return rv;
+                }
+            }
+            continue;
+        }
+
+        rv = apr_bucket_read(b, &data, &len, APR_NONBLOCK_READ);
+        if (APR_STATUS_IS_EAGAIN(rv)) {
+            /* the source is slow (a CGI pipe): send what we have first */
+            APR_BRIGADE_INSERT_TAIL(ctx->out,
+                                    apr_bucket_flush_create(f->c->bucket_alloc));
+            if ((rv = rai_embed_pass(f, ctx)) != APR_SUCCESS) {
+                return rv;
+            }
+            rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+        }
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "RAI0016: cannot "
+                          "read the response body");
+            return rv;
+        }
+
+        while (pos < len) {
+            apr_size_t at = pos + rai_scan_next(&ctx->scan, data + pos,
+                                                len - pos);
+            apr_bucket *rest;
+
+            if (at == len) {
+                break;
+            }
+            if (!ctx->attr) {
+                ctx->attr = rai_embed_attribute(r);
+                ctx->attr_len = strlen(ctx->attr);
+            }
+            if (!ctx->attr_len) {
+                break;          /* nothing to insert, now or later */
+            }
+            /* split before the byte that ends the name; the attribute goes
+             * between the halves */
+            apr_bucket_split(b, at);
+            rest = APR_BUCKET_NEXT(b);
+            APR_BUCKET_REMOVE(b);
+            APR_BRIGADE_INSERT_TAIL(ctx->out, b);
+            APR_BRIGADE_INSERT_TAIL(ctx->out,
+                                    apr_bucket_pool_create(ctx->attr,
+                                                           ctx->attr_len,
+                                                           r->pool,
+                                                           f->c->bucket_alloc));
+            ctx->out_bytes += at + ctx->attr_len;
+            b = rest;
+            data += at;
+            len -= at;
+            pos = 0;
+        }
+        APR_BUCKET_REMOVE(b);
+        APR_BRIGADE_INSERT_TAIL(ctx->out, b);
+        ctx->out_bytes += len;
+
+        if (ctx->attr && !ctx->attr_len) {
+            /* no token for this response: the rest passes unscanned */
+            APR_BRIGADE_CONCAT(ctx->out, bb);
+            ap_remove_output_filter(f);
+            return rai_embed_pass(f, ctx);
+        }
+        if (ctx->out_bytes >= RAI_EMBED_PASS_BYTES) {
+            if ((rv = rai_embed_pass(f, ctx)) != APR_SUCCESS) {
+                return rv;
+            }
+        }
+    }
+    return rai_embed_pass(f, ctx);
+}
+
+static void rai_embed_insert_filter(request_rec *r)
+{
+    rai_embed_dir_conf *dconf =
+        ap_get_module_config(r->per_dir_config, &rai_embed_module);
+
+    if (dconf->enabled == 1 && !r->main) {
+        ap_add_output_filter(RAI_EMBED_FILTER, NULL, r, r->connection);
+    }
+}
+
+static void rai_embed_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_check_config(rai_embed_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(rai_embed_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(rai_embed_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_filter(rai_embed_insert_filter, NULL, NULL,
+                          APR_HOOK_MIDDLE);
+    ap_register_output_filter(RAI_EMBED_FILTER, rai_embed_out_filter,
+                              rai_embed_filter_init, AP_FTYPE_RESOURCE);
+}
+
+AP_DECLARE_MODULE(rai_embed) = {
+    STANDARD20_MODULE_STUFF,
+    rai_embed_create_dir_conf,
+    rai_embed_merge_dir_conf,
+    rai_embed_create_server_conf,
+    rai_embed_merge_server_conf,
+    rai_embed_cmds,
+    rai_embed_register_hooks,
+    AP_MODULE_FLAG_NONE
+};
