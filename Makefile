@@ -11,8 +11,10 @@ PYTHON    ?= /usr/bin/python3
 PORT      ?= 8080
 CC        ?= gcc
 
-SOURCES   = mod_rai_embed.c rai_scan.c rai_token.c rai_identity.c
-HEADERS   = rai_scan.h rai_token.h rai_identity.h rai_version.h
+SOURCES   = mod_rai_embed.c rai_scan.c rai_token.c rai_identity.c rai_cache.c \
+            rai_flight.c
+HEADERS   = rai_scan.h rai_token.h rai_identity.h rai_cache.h rai_flight.h \
+            rai_version.h
 WARNINGS  = -Wc,-Wall -Wc,-Wextra -Wc,-Werror
 LIBS      = -lcurl -ljson-c -lcrypto
 JSON_CFLAGS = -I/usr/include/json-c

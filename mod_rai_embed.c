@@ -30,6 +30,8 @@
 #define RAI_IDENTITY_HTTPD
 #include "rai_identity.h"
 #include "rai_token.h"
+#include "rai_cache.h"
+#include "rai_flight.h"
 
 module AP_MODULE_DECLARE_DATA rai_embed_module;
 
@@ -52,7 +54,10 @@ typedef struct {
     apr_interval_time_t connect_timeout;
     apr_interval_time_t total_timeout;
     int timeout_set;
+    apr_interval_time_t token_reuse;
+    int token_reuse_set;
     int embed_on;                   /* RaiEmbed On appears in this scope */
+    rai_cache_t *cache;             /* the main server's, shared by all */
 } rai_embed_server_conf;
 
 typedef struct {
@@ -83,9 +88,16 @@ static const char *const rai_embed_default_types[] = {
 
 static const apr_array_header_t *rai_embed_default_identifiers;
 static rai_token_client_t *rai_embed_client;
+static rai_flight_table_t *rai_embed_flights;
+
+/* A cached token is never used with less than this much lifetime left. */
+#define RAI_EMBED_MIN_LIFETIME apr_time_from_sec(60)
 
 /* One warning per interval and kind, per process; the rest go to debug. */
-enum { RAI_WARN_TOKEN, RAI_WARN_IDENTITY, RAI_WARN_CONFIG, RAI_WARN_KINDS };
+enum {
+    RAI_WARN_TOKEN, RAI_WARN_IDENTITY, RAI_WARN_CONFIG, RAI_WARN_CACHE,
+    RAI_WARN_BACKOFF, RAI_WARN_KINDS
+};
 static volatile apr_uint32_t rai_embed_warned_at[RAI_WARN_KINDS];
 
 static int rai_embed_warn_level(int kind)
@@ -109,6 +121,8 @@ static void *rai_embed_create_server_conf(apr_pool_t *p, server_rec *s)
     (void)s;
     conf->connect_timeout = apr_time_from_sec(1);
     conf->total_timeout = apr_time_from_sec(3);
+    conf->token_reuse = apr_time_from_sec(300);
+    conf->cache = apr_pcalloc(p, sizeof(*conf->cache));
     return conf;
 }
 
@@ -135,6 +149,10 @@ static void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev,
                                              : base->connect_timeout;
     conf->total_timeout = add->timeout_set ? add->total_timeout
                                            : base->total_timeout;
+    conf->token_reuse_set = add->token_reuse_set || base->token_reuse_set;
+    conf->token_reuse = add->token_reuse_set ? add->token_reuse
+                                             : base->token_reuse;
+    conf->cache = base->cache;      /* RaiEmbedCache is server-wide */
     /* the main server's <Directory> sections apply to every vhost */
     conf->embed_on = add->embed_on || base->embed_on;
     return conf;
@@ -394,6 +412,30 @@ static const char *rai_embed_set_timeout(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *rai_embed_set_token_reuse(cmd_parms *cmd, void *dconf,
+                                             const char *arg)
+{
+    rai_embed_server_conf *sconf = rai_embed_sconf(cmd);
+    char *end;
+    apr_int64_t seconds = apr_strtoi64(arg, &end, 10);
+
+    (void)dconf;
+    if (end == arg || *end || seconds < 0 || seconds > 86400) {
+        return apr_psprintf(cmd->pool, "RaiEmbedTokenReuse: '%s' must be a "
+                            "whole number of seconds from 0 to 86400", arg);
+    }
+    sconf->token_reuse = apr_time_from_sec(seconds);
+    sconf->token_reuse_set = 1;
+    return NULL;
+}
+
+static const char *rai_embed_set_cache(cmd_parms *cmd, void *dconf,
+                                       const char *arg)
+{
+    (void)dconf;
+    return rai_cache_configure(cmd, rai_embed_sconf(cmd)->cache, arg);
+}
+
 static const char *rai_embed_add_identifier(cmd_parms *cmd, void *dconf,
                                             const char *key,
                                             const char *source)
@@ -475,6 +517,12 @@ static const command_rec rai_embed_cmds[] = {
     AP_INIT_TAKE12("RaiEmbedTimeout", rai_embed_set_timeout, NULL, RSRC_CONF,
                    "CONNECT TOTAL: seconds to connect to the token API and "
                    "for the whole request"),
+    AP_INIT_TAKE1("RaiEmbedCache", rai_embed_set_cache, NULL, RSRC_CONF,
+                  "The shared object cache for tokens: shmcb (default), "
+                  "PROVIDER:ARGS such as memcache:host:port, or none"),
+    AP_INIT_TAKE1("RaiEmbedTokenReuse", rai_embed_set_token_reuse, NULL,
+                  RSRC_CONF, "Seconds after its issue that a cached token "
+                  "may still be used (default 300)"),
     AP_INIT_TAKE1("RaiEmbedCACertificateFile", rai_embed_set_ca_file, NULL,
                   RSRC_CONF, "CA certificates to verify the token API with"),
     AP_INIT_TAKE1("RaiEmbedProxy", rai_embed_set_proxy, NULL, RSRC_CONF,
@@ -509,10 +557,25 @@ static int rai_embed_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return failed ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
+static int rai_embed_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    rai_cache_pre_config(pconf);
+    return OK;
+}
+
 static int rai_embed_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  apr_pool_t *ptemp, server_rec *s)
 {
+    rai_embed_server_conf *sconf =
+        ap_get_module_config(s->module_config, &rai_embed_module);
+
     (void)plog;
+    if (rai_cache_post_config(sconf->cache, pconf, ptemp, s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     rai_token_global_init(pconf);
     rai_embed_default_identifiers = rai_identifier_defaults(pconf);
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
@@ -525,9 +588,13 @@ static int rai_embed_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void rai_embed_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    (void)s;
+    rai_embed_server_conf *sconf =
+        ap_get_module_config(s->module_config, &rai_embed_module);
+
+    rai_cache_child_init(sconf->cache, pchild, s);
     /* created after fork: no handle or connection crosses processes */
     rai_embed_client = rai_token_client_create(pchild);
+    rai_embed_flights = rai_flight_table_create(pchild);
 }
 
 /* --- the token ---------------------------------------------------------- */
@@ -557,6 +624,118 @@ static void rai_embed_endpoint(const rai_embed_server_conf *sconf,
     endpoint->total_timeout = sconf->total_timeout;
 }
 
+/* Whether a cached token may still go into a page. */
+static int rai_embed_reusable(const rai_token_t *token, apr_time_t now,
+                              apr_interval_time_t reuse)
+{
+    return now - token->issued <= reuse
+           && token->expires - now >= RAI_EMBED_MIN_LIFETIME;
+}
+
+/* A token for identity: from the cache, from a call another thread of
+ * this process is making for the same identity, or from a call of our own.
+ * Returns the rai-embed note ("cached", "fetched") or NULL on failure. */
+static const char *rai_embed_token_for(request_rec *r,
+                                       rai_embed_server_conf *sconf,
+                                       const rai_token_endpoint_t *endpoint,
+                                       const apr_array_header_t *identity,
+                                       rai_token_t *token)
+{
+    const char *key = rai_cache_key(r->pool, endpoint, identity);
+    const char *endpoint_key = apr_pstrcat(r->pool, endpoint->url, "\n",
+                                           endpoint->access_id, NULL);
+    int cached = rai_cache_enabled(sconf->cache);
+    apr_interval_time_t backoff, wait;
+    rai_token_status_e status;
+    rai_token_error_t err;
+    rai_flight_t *flight;
+    apr_time_t now;
+    apr_status_t rv;
+
+    if (cached) {
+        rv = rai_cache_get(sconf->cache, r->server, key, r->pool, token);
+        if (rv == APR_SUCCESS
+            && rai_embed_reusable(token, apr_time_now(), sconf->token_reuse)) {
+            return "cached";
+        }
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+            ap_log_rerror(APLOG_MARK, rai_embed_warn_level(RAI_WARN_CACHE),
+                          rv, r, "RAI0020: the %s token cache failed; "
+                          "fetching a token without it",
+                          sconf->cache->name);
+        }
+    }
+
+    backoff = rai_backoff_remaining(rai_embed_flights, endpoint_key,
+                                    apr_time_now());
+    if (backoff) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0024: token API at "
+                      "%s is in back-off for %" APR_TIME_T_FMT " ms more: no "
+                      "token for this page", endpoint->url,
+                      apr_time_as_msec(backoff));
+        return NULL;
+    }
+
+    /* followers wait for the leader's call, never longer than it may take */
+    wait = endpoint->total_timeout + apr_time_from_sec(1);
+    if (!rai_flight_board(rai_embed_flights, key, wait, &flight, r->pool,
+                          token, &status)) {
+        if (status != RAI_TOKEN_OK) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0025: the "
+                          "token request this page waited for failed");
+            return NULL;
+        }
+        return "fetched";
+    }
+
+    status = rai_token_fetch(rai_embed_client, r->pool, endpoint, identity,
+                             token, &err);
+    now = apr_time_now();
+    if (status != RAI_TOKEN_OK) {
+        apr_interval_time_t started;
+
+        rai_flight_land(rai_embed_flights, flight, NULL);
+        ap_log_rerror(APLOG_MARK, rai_embed_warn_level(RAI_WARN_TOKEN), 0, r,
+                      "RAI0011: token request to %s failed: %s; widgets left "
+                      "as they are", endpoint->url, err.reason);
+        started = rai_backoff_failure(rai_embed_flights, endpoint_key, now,
+                                      err.retry_after);
+        if (started) {
+            ap_log_rerror(APLOG_MARK, rai_embed_warn_level(RAI_WARN_BACKOFF),
+                          0, r, "RAI0022: no token requests to %s for the "
+                          "next %" APR_TIME_T_FMT " ms%s", endpoint->url,
+                          apr_time_as_msec(started),
+                          err.retry_after ? " (Retry-After)"
+                                          : " after repeated failures");
+        }
+        return NULL;
+    }
+
+    rai_flight_land(rai_embed_flights, flight, token);
+    if (rai_backoff_success(rai_embed_flights, endpoint_key)) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "RAI0023: token API at "
+                      "%s answers again", endpoint->url);
+    }
+    if (cached) {
+        /* keep it no longer than it may be reused */
+        apr_time_t until = token->issued + sconf->token_reuse;
+        if (until > token->expires - RAI_EMBED_MIN_LIFETIME) {
+            until = token->expires - RAI_EMBED_MIN_LIFETIME;
+        }
+        if (until > now) {
+            rv = rai_cache_put(sconf->cache, r->server, key, token, until,
+                               r->pool);
+            if (rv != APR_SUCCESS) {
+                ap_log_rerror(APLOG_MARK,
+                              rai_embed_warn_level(RAI_WARN_CACHE), rv, r,
+                              "RAI0020: cannot store the token in the %s "
+                              "token cache", sconf->cache->name);
+            }
+        }
+    }
+    return "fetched";
+}
+
 /* The attribute every widget of this response gets, decided once at the
  * first widget: " embed-token=\"...\"", or "" to leave widgets alone.
  * Sets the rai-embed note to what happened. */
@@ -569,9 +748,8 @@ static const char *rai_embed_attribute(request_rec *r)
     const apr_array_header_t *identifiers = dconf->identifiers
         ? dconf->identifiers : rai_embed_default_identifiers;
     apr_array_header_t *identity = NULL;
-    const char *key = NULL, *why = NULL;
+    const char *key = NULL, *why = NULL, *note;
     rai_token_endpoint_t endpoint;
-    rai_token_error_t err;
     rai_token_t token;
 
     switch (rai_identity_read(r, identifiers, &identity, &key, &why)) {
@@ -600,26 +778,20 @@ static const char *rai_embed_attribute(request_rec *r)
     }
 
     rai_embed_endpoint(sconf, &endpoint);
-    if (rai_token_fetch(rai_embed_client, r->pool, &endpoint, identity,
-                        &token, &err) != RAI_TOKEN_OK) {
-        ap_log_rerror(APLOG_MARK, rai_embed_warn_level(RAI_WARN_TOKEN), 0, r,
-                      "RAI0011: token request to %s failed: %s; widgets left "
-                      "as they are", endpoint.url, err.reason);
+    note = rai_embed_token_for(r, sconf, &endpoint, identity, &token);
+    if (!note) {
         apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
         return "";
     }
-
     if (APLOGrdebug(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0013: token %s "
-                      "fetched for %s, valid %" APR_TIME_T_FMT " s",
+                      "(%s) for %s, %" APR_TIME_T_FMT " s left",
                       rai_embed_fingerprint(r->pool, token.token,
-                                            token.token_len),
-                      ap_escape_logitem(r->pool,
-                                        rai_identity_canonical(r->pool,
-                                                               identity)),
-                      apr_time_sec(token.expires - token.issued));
+                                            token.token_len), note,
+                      rai_identity_describe(r->pool, identity),
+                      apr_time_sec(token.expires - apr_time_now()));
     }
-    apr_table_setn(r->notes, RAI_EMBED_NOTE, "fetched");
+    apr_table_setn(r->notes, RAI_EMBED_NOTE, note);
     return apr_pstrcat(r->pool, " embed-token=\"", token.token, "\"", NULL);
 }
 
@@ -898,6 +1070,7 @@ static void rai_embed_insert_filter(request_rec *r)
 static void rai_embed_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_pre_config(rai_embed_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(rai_embed_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(rai_embed_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(rai_embed_child_init, NULL, NULL, APR_HOOK_MIDDLE);

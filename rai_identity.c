@@ -180,3 +180,18 @@ const char *rai_identity_canonical(apr_pool_t *p,
     }
     return out;
 }
+
+const char *rai_identity_describe(apr_pool_t *p,
+                                  const apr_array_header_t *identity)
+{
+    char *out = "";
+    int i;
+
+    for (i = 0; i < identity->nelts; i++) {
+        const rai_identity_item_t *item =
+            &APR_ARRAY_IDX(identity, i, rai_identity_item_t);
+        out = apr_pstrcat(p, out, i ? ", " : "", item->key, "=",
+                          ap_escape_logitem(p, item->value), NULL);
+    }
+    return out;
+}

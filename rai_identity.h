@@ -61,6 +61,11 @@ rai_identity_status_e rai_identity_read(request_rec *r,
                                         const char **key, const char **why);
 #endif
 
+/* "data-customer-id=alice, data-email=..." for the debug log, escaped
+ * as a log item. */
+const char *rai_identity_describe(apr_pool_t *p,
+                                  const apr_array_header_t *identity);
+
 /* A canonical form of an identity (sorted by key, length-prefixed), for
  * the cache key: equal identities give equal strings. */
 const char *rai_identity_canonical(apr_pool_t *p,

@@ -48,7 +48,11 @@ void rai_token_global_init(apr_pool_t *pconf)
 
 const char *rai_token_library_versions(apr_pool_t *p)
 {
-    return apr_psprintf(p, "%s, json-c %s", curl_version(), json_c_version());
+    const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+
+    return apr_psprintf(p, "libcurl/%s %s, json-c %s", curl->version,
+                        curl->ssl_version ? curl->ssl_version : "no-TLS",
+                        json_c_version());
 }
 
 static int rai_token_host_is_loopback(const char *host)

@@ -1,0 +1,242 @@
+/* Licensed under the Apache License, Version 2.0; see the LICENSE file at
+ * the top of this tree.
+ */
+
+#include "rai_cache.h"
+
+#include <openssl/sha.h>
+
+#include "apr_strings.h"
+
+#include "ap_provider.h"
+#include "http_log.h"
+#include "util_mutex.h"
+
+APLOG_USE_MODULE(rai_embed);
+
+/* The largest value we store: two times and a token. */
+#define RAI_CACHE_VALUE_MAX (RAI_TOKEN_MAX + 64)
+
+const char *rai_cache_configure(cmd_parms *cmd, rai_cache_t *cache,
+                                const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *sep, *args = NULL;
+    char *name;
+
+    if (err) {
+        return err;
+    }
+    cache->configured = 1;
+    if (!strcasecmp(arg, "none")) {
+        cache->off = 1;
+        return NULL;
+    }
+    cache->off = 0;
+    sep = strchr(arg, ':');
+    if (sep) {
+        name = apr_pstrmemdup(cmd->pool, arg, (apr_size_t)(sep - arg));
+        args = sep + 1;
+    }
+    else {
+        name = apr_pstrdup(cmd->pool, arg);
+    }
+    cache->name = name;
+    cache->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                         AP_SOCACHE_PROVIDER_VERSION);
+    if (!cache->provider) {
+        return apr_psprintf(cmd->pool, "RaiEmbedCache: unknown cache provider "
+                            "'%s' (is mod_socache_%s loaded before this "
+                            "line?); use shmcb, memcache:..., redis:... or "
+                            "none", name, name);
+    }
+    err = cache->provider->create(&cache->instance, args, cmd->temp_pool,
+                                  cmd->pool);
+    if (err) {
+        return apr_psprintf(cmd->pool, "RaiEmbedCache: %s: %s", name, err);
+    }
+    return NULL;
+}
+
+void rai_cache_pre_config(apr_pool_t *pconf)
+{
+    ap_mutex_register(pconf, RAI_CACHE_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+static apr_status_t rai_cache_destroy(void *data)
+{
+    rai_cache_t *cache = data;
+
+    if (cache->instance) {
+        cache->provider->destroy(cache->instance, NULL);
+        cache->instance = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t rai_cache_post_config(rai_cache_t *cache, apr_pool_t *pconf,
+                                   apr_pool_t *ptemp, server_rec *s)
+{
+    struct ap_socache_hints hints;
+    apr_status_t rv;
+    const char *err;
+
+    if (cache->off) {
+        return APR_SUCCESS;
+    }
+    if (!cache->configured) {
+        /* the default: shmcb, if it is there to be had */
+        cache->name = "shmcb";
+        cache->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
+                                             "shmcb",
+                                             AP_SOCACHE_PROVIDER_VERSION);
+        if (!cache->provider) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "RAI0021: "
+                         "mod_socache_shmcb is not loaded: tokens are not "
+                         "cached; load it, or say RaiEmbedCache none");
+            cache->off = 1;
+            return APR_SUCCESS;
+        }
+        err = cache->provider->create(&cache->instance, NULL, ptemp, pconf);
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "RAI0021: cannot "
+                         "create the shmcb token cache: %s", err);
+            return APR_EGENERAL;
+        }
+    }
+
+    if (cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        rv = ap_global_mutex_create(&cache->mutex, NULL, RAI_CACHE_MUTEX_TYPE,
+                                    NULL, s, pconf, 0);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "RAI0021: cannot "
+                         "create the token cache mutex");
+            return rv;
+        }
+    }
+
+    memset(&hints, 0, sizeof(hints));
+    hints.avg_id_len = RAI_CACHE_KEY_LEN;
+    hints.avg_obj_size = 1024;
+    hints.expiry_interval = 30;
+    rv = cache->provider->init(cache->instance, RAI_CACHE_MUTEX_TYPE, &hints,
+                               s, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "RAI0021: cannot "
+                     "initialise the %s token cache", cache->name);
+        return rv;
+    }
+    apr_pool_cleanup_register(pconf, cache, rai_cache_destroy,
+                              apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+void rai_cache_child_init(rai_cache_t *cache, apr_pool_t *pchild,
+                          server_rec *s)
+{
+    apr_status_t rv;
+
+    if (!cache->mutex) {
+        return;
+    }
+    rv = apr_global_mutex_child_init(&cache->mutex,
+                                     apr_global_mutex_lockfile(cache->mutex),
+                                     pchild);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "RAI0021: cannot attach "
+                     "the token cache mutex in this child");
+    }
+}
+
+int rai_cache_enabled(const rai_cache_t *cache)
+{
+    return !cache->off && cache->instance;
+}
+
+const char *rai_cache_key(apr_pool_t *p, const rai_token_endpoint_t *endpoint,
+                          const apr_array_header_t *identity)
+{
+    const char *canonical = rai_identity_canonical(p, identity);
+    apr_size_t url_len = strlen(endpoint->url) + 1;
+    apr_size_t id_len = strlen(endpoint->access_id) + 1;
+    apr_size_t canonical_len = strlen(canonical);
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char *input = apr_palloc(p, url_len + id_len + canonical_len);
+    char *hex = apr_palloc(p, RAI_CACHE_KEY_LEN + 1);
+
+    /* NUL separators: no URL or id can run into the next field */
+    memcpy(input, endpoint->url, url_len);
+    memcpy(input + url_len, endpoint->access_id, id_len);
+    memcpy(input + url_len + id_len, canonical, canonical_len);
+    SHA256((const unsigned char *)input, url_len + id_len + canonical_len, md);
+    ap_bin2hex(md, sizeof(md), hex);
+    return hex;
+}
+
+static apr_status_t rai_cache_lock(rai_cache_t *cache)
+{
+    return cache->mutex ? apr_global_mutex_lock(cache->mutex) : APR_SUCCESS;
+}
+
+static void rai_cache_unlock(rai_cache_t *cache)
+{
+    if (cache->mutex) {
+        apr_global_mutex_unlock(cache->mutex);
+    }
+}
+
+apr_status_t rai_cache_get(rai_cache_t *cache, server_rec *s,
+                           const char *key, apr_pool_t *p,
+                           rai_token_t *token)
+{
+    unsigned char *value = apr_palloc(p, RAI_CACHE_VALUE_MAX + 1);
+    unsigned int len = RAI_CACHE_VALUE_MAX;
+    char *issued, *expires, *rest;
+    apr_status_t rv;
+
+    if ((rv = rai_cache_lock(cache)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cache->provider->retrieve(cache->instance, s,
+                                   (const unsigned char *)key,
+                                   RAI_CACHE_KEY_LEN, value, &len, p);
+    rai_cache_unlock(cache);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+
+    /* "ISSUED EXPIRES TOKEN", times in microseconds */
+    value[len] = '\0';
+    issued = apr_strtok((char *)value, " ", &rest);
+    expires = apr_strtok(NULL, " ", &rest);
+    if (!issued || !expires || !rest
+        || !rai_token_shape_ok(rest, strlen(rest))) {
+        return APR_NOTFOUND;    /* not ours, or damaged: fetch anew */
+    }
+    token->issued = apr_atoi64(issued);
+    token->expires = apr_atoi64(expires);
+    token->token = rest;
+    token->token_len = strlen(rest);
+    return APR_SUCCESS;
+}
+
+apr_status_t rai_cache_put(rai_cache_t *cache, server_rec *s,
+                           const char *key, const rai_token_t *token,
+                           apr_time_t until, apr_pool_t *p)
+{
+    const char *value = apr_psprintf(p, "%" APR_TIME_T_FMT " %" APR_TIME_T_FMT
+                                     " %s", token->issued, token->expires,
+                                     token->token);
+    apr_status_t rv;
+
+    if ((rv = rai_cache_lock(cache)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cache->provider->store(cache->instance, s,
+                                (const unsigned char *)key,
+                                RAI_CACHE_KEY_LEN, until,
+                                (unsigned char *)value,
+                                (unsigned int)strlen(value), p);
+    rai_cache_unlock(cache);
+    return rv;
+}

@@ -1,0 +1,1544 @@
+/* Licensed under the Apache License, Version 2.0; see the LICENSE file at
+ * the top of this tree.
+ */
+
+/* Unit tests of rai_scan: every test page is rewritten whole, at every
+ * split point, one byte per chunk and at random multi-way splits, and must
+ * give the same bytes each time.  A second, independent tokenizer written
+ * straight from the WHATWG state list (model_scan below) is compared with
+ * the scanner on generated pages.
+ *
+ * Build (from the top of the tree):
+ *   cc -Wall -Wextra -Werror -fsanitize=address,undefined -g -I. \
+ *      $(pkg-config --cflags check) tests/unit/test_scan.c rai_scan.c \
+ *      $(pkg-config --libs check) -o tests/unit/test_scan
+ *   ./tests/unit/test_scan
+ */
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rai_scan.h"
+
+static const char *const default_patterns[] = { "rai-widget", "rai-*-widget" };
+static const rai_scan_elements_t default_elements = { default_patterns, 2 };
+
+#define TOKEN_ATTR " embed-token=\"T\""
+
+/* ------------------------------------------------------------------ */
+/* Small helpers: a growable byte string, a list of offsets.           */
+
+typedef struct {
+    char *bytes;
+    size_t len, cap;
+} text_t;
+
+static void text_append(text_t *t, const char *bytes, size_t len)
+{
+    if (t->len + len + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 256;
+        while (cap < t->len + len + 1)
+            cap *= 2;
+        t->bytes = realloc(t->bytes, cap);
+        ck_assert_ptr_nonnull(t->bytes);
+        t->cap = cap;
+    }
+    if (len)
+        memcpy(t->bytes + t->len, bytes, len);
+    t->len += len;
+    t->bytes[t->len] = '\0';
+}
+
+static void text_puts(text_t *t, const char *s)
+{
+    text_append(t, s, strlen(s));
+}
+
+static void text_free(text_t *t)
+{
+    free(t->bytes);
+    memset(t, 0, sizeof(*t));
+}
+
+typedef struct {
+    size_t *at;
+    size_t count, cap;
+} offsets_t;
+
+static void offsets_add(offsets_t *o, size_t at)
+{
+    if (o->count == o->cap) {
+        o->cap = o->cap ? o->cap * 2 : 16;
+        o->at = realloc(o->at, o->cap * sizeof(*o->at));
+        ck_assert_ptr_nonnull(o->at);
+    }
+    o->at[o->count++] = at;
+}
+
+static void offsets_free(offsets_t *o)
+{
+    free(o->at);
+    memset(o, 0, sizeof(*o));
+}
+
+/* Printable form of some bytes for failure messages (truncated). */
+static const char *show(const char *bytes, size_t len)
+{
+    static char out[4][1200];
+    static int which;
+    char *s = out[which = (which + 1) % 4];
+    size_t n = 0;
+    for (size_t i = 0; i < len && n < sizeof(out[0]) - 8; i++) {
+        unsigned char c = (unsigned char)bytes[i];
+        if (c == '\n')
+            n += (size_t)sprintf(s + n, "\\n");
+        else if (c == '\t')
+            n += (size_t)sprintf(s + n, "\\t");
+        else if (c == '\r')
+            n += (size_t)sprintf(s + n, "\\r");
+        else if (c < 0x20 || c >= 0x7f)
+            n += (size_t)sprintf(s + n, "\\x%02x", c);
+        else
+            s[n++] = (char)c;
+    }
+    if (n >= sizeof(out[0]) - 8)
+        n += (size_t)sprintf(s + n, "...");
+    s[n] = '\0';
+    return s;
+}
+
+static const char *show_cuts(const size_t *cuts, size_t ncuts)
+{
+    static char out[400];
+    size_t n = (size_t)snprintf(out, sizeof(out), "[");
+    for (size_t i = 0; i < ncuts && n < sizeof(out) - 24; i++)
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%zu",
+                              i ? "," : "", cuts[i]);
+    snprintf(out + n, sizeof(out) - n, "]");
+    return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* The rewrite, as the filter will do it.                              */
+
+/* Runs the scanner over input cut before each offset in cuts (ascending;
+ * a repeated cut makes an empty chunk) and builds the output with
+ * TOKEN_ATTR inserted at every reported offset.  Each chunk is copied into
+ * a buffer of exactly its size, so AddressSanitizer sees any read past a
+ * chunk's end. */
+static void rewrite_cut(const rai_scan_elements_t *elements,
+                        const char *input, size_t len,
+                        const size_t *cuts, size_t ncuts,
+                        text_t *out, offsets_t *found)
+{
+    rai_scan_t scan;
+    size_t start = 0;
+
+    rai_scan_init(&scan, elements);
+    for (size_t c = 0; c <= ncuts; c++) {
+        size_t end = c < ncuts ? cuts[c] : len;
+        size_t chunk_len = end - start, pos = 0;
+        char *chunk = malloc(chunk_len ? chunk_len : 1);
+        size_t last_insert = SIZE_MAX;
+
+        ck_assert_ptr_nonnull(chunk);
+        ck_assert_msg(end >= start && end <= len, "bad cut list");
+        memcpy(chunk, input + start, chunk_len);
+        for (;;) {
+            size_t rest = chunk_len - pos;
+            size_t off = rai_scan_next(&scan, chunk + pos, rest);
+
+            ck_assert_msg(off <= rest,
+                          "rai_scan_next returned %zu for a %zu-byte buffer "
+                          "(input \"%s\", cuts %s)", off, rest,
+                          show(input, len), show_cuts(cuts, ncuts));
+            text_append(out, chunk + pos, off);
+            if (off == rest)
+                break;
+            ck_assert_msg(start + pos + off != last_insert,
+                          "offset %zu reported twice (input \"%s\", cuts %s)",
+                          start + pos + off, show(input, len),
+                          show_cuts(cuts, ncuts));
+            last_insert = start + pos + off;
+            text_puts(out, TOKEN_ATTR);
+            if (found)
+                offsets_add(found, last_insert);
+            pos += off;
+        }
+        free(chunk);
+        start = end;
+    }
+}
+
+/* rewrite(input, split points...): the helper named in the brief. */
+#define rewrite(out, input, len, ...)                                      \
+    do {                                                                   \
+        const size_t cuts_[] = { __VA_ARGS__ };                            \
+        rewrite_cut(&default_elements, (input), (len), cuts_,              \
+                    sizeof(cuts_) / sizeof(cuts_[0]), (out), NULL);        \
+    } while (0)
+
+/* ------------------------------------------------------------------ */
+/* Test pages.  "{T}" marks where the token must be inserted; "{0}"      */
+/* stands for a NUL byte.  The input is the page without the markers.  */
+
+typedef struct {
+    text_t input;
+    text_t expected;
+    offsets_t at;               /* insertion offsets in input */
+} page_t;
+
+static void page_decode(const char *marked, page_t *page)
+{
+    memset(page, 0, sizeof(*page));
+    text_append(&page->input, "", 0);
+    text_append(&page->expected, "", 0);
+    for (const char *p = marked; *p;) {
+        if (strncmp(p, "{T}", 3) == 0) {
+            offsets_add(&page->at, page->input.len);
+            text_puts(&page->expected, TOKEN_ATTR);
+            p += 3;
+        }
+        else if (strncmp(p, "{0}", 3) == 0) {
+            text_append(&page->input, "", 1);
+            text_append(&page->expected, "", 1);
+            p += 3;
+        }
+        else {
+            text_append(&page->input, p, 1);
+            text_append(&page->expected, p, 1);
+            p++;
+        }
+    }
+}
+
+static void page_free(page_t *page)
+{
+    text_free(&page->input);
+    text_free(&page->expected);
+    offsets_free(&page->at);
+}
+
+/* Rewrites the page with the given cuts and checks output and offsets. */
+static void page_check_cuts(const char *marked, const page_t *page,
+                            const size_t *cuts, size_t ncuts)
+{
+    text_t out = { 0 };
+    offsets_t found = { 0 };
+
+    text_append(&out, "", 0);
+    rewrite_cut(&default_elements, page->input.bytes, page->input.len,
+                cuts, ncuts, &out, &found);
+    ck_assert_msg(out.len == page->expected.len
+                  && memcmp(out.bytes, page->expected.bytes, out.len) == 0,
+                  "page \"%s\" cut at %s:\n  expected \"%s\"\n  got      \"%s\"",
+                  show(marked, strlen(marked)), show_cuts(cuts, ncuts),
+                  show(page->expected.bytes, page->expected.len),
+                  show(out.bytes, out.len));
+    ck_assert_uint_eq(found.count, page->at.count);
+    for (size_t i = 0; i < found.count; i++)
+        ck_assert_uint_eq(found.at[i], page->at.at[i]);
+    text_free(&out);
+    offsets_free(&found);
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng_next(void)
+{
+    /* xorshift64*: deterministic, so a failure can be reproduced */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* (a) whole, (b) every split point, (b') every pair of split points for
+ * short pages, (c) one byte per chunk, (d) random multi-way splits,
+ * some with empty chunks. */
+static void page_check_all_splits(const char *marked)
+{
+    page_t page;
+    size_t len, cuts[16];
+
+    page_decode(marked, &page);
+    len = page.input.len;
+
+    page_check_cuts(marked, &page, NULL, 0);
+
+    for (size_t i = 0; i <= len; i++) {
+        cuts[0] = i;
+        page_check_cuts(marked, &page, cuts, 1);
+    }
+
+    if (len <= 64) {
+        for (size_t i = 1; i < len; i++)
+            for (size_t j = i + 1; j < len; j++) {
+                cuts[0] = i;
+                cuts[1] = j;
+                page_check_cuts(marked, &page, cuts, 2);
+            }
+    }
+
+    if (len > 1) {
+        size_t *bytewise = malloc((len - 1) * sizeof(*bytewise));
+        ck_assert_ptr_nonnull(bytewise);
+        for (size_t i = 1; i < len; i++)
+            bytewise[i - 1] = i;
+        page_check_cuts(marked, &page, bytewise, len - 1);
+        free(bytewise);
+    }
+
+    rng_state = 0x9e3779b97f4a7c15ULL ^ len;
+    for (int round = 0; round < 40; round++) {
+        size_t ncuts = 2 + rng_next() % 12;
+        for (size_t i = 0; i < ncuts; i++)
+            cuts[i] = rng_next() % (len + 1);
+        qsort(cuts, ncuts, sizeof(cuts[0]), cmp_size);
+        page_check_cuts(marked, &page, cuts, ncuts);
+    }
+
+    page_free(&page);
+}
+
+static const char *const pages[] = {
+    /* --- the rewrite itself --- */
+    "",
+    "plain text, no tags at all",
+    "<rai-widget{T}>",
+    "<rai-widget{T}></rai-widget>",
+    "<rai-store-widget{T} community-id=\"c1\"></rai-store-widget>",
+    "<rai-channel-widget{T}><rai-milestone-widget{T}><rai-social-widget{T}>"
+        "<rai-currency-widget{T}><rai-referral-widget{T}><rai-custom-widget{T}>",
+    "<rai-a-b-widget{T}>",
+    "<rai-widget-widget{T}>",
+    "<rai-x-widget-widget{T}>",
+    "<rai-a.b_c1-widget{T}>",
+    "<p>before</p><rai-widget{T} id=w1>x</rai-widget><p>after</p>",
+    "<rai-widget{T} a=1 b='2' c=\"3\" d>",
+    "<rai-widget{T} embed-token=\"old\">",
+    "<rai-widget{T} EMBED-TOKEN=old>",
+    /* case-insensitive names, original case kept */
+    "<RAI-WIDGET{T}>",
+    "<RAI-Store-Widget{T} Community-Id=\"c1\">",
+    "<Rai-Widget{T}></RAI-WIDGET>",
+    /* what ends the name */
+    "<rai-widget{T}/>",
+    "<rai-widget{T} />",
+    "<rai-widget{T}/x>",
+    "<rai-widget{T}\n a=1>",
+    "<rai-widget{T}\ta=1>",
+    "<rai-widget{T}\fa=1>",
+    "<rai-widget{T}\r\na=1>",          /* CR is LF after preprocessing */
+    "<rai-widget{T}\r>",
+    "<rai-widget{T} =x>",
+    "<rai-widget{T}  \n\t  >",
+    /* not widgets */
+    "<rai-widgetry>",
+    "<rai-widgets>",
+    "<rai-widget-x>",
+    "<rai--widget>",
+    "<rai-widge>",
+    "<rai->",
+    "<xrai-widget>",
+    "<rai_widget>",
+    "<rai-widget\v>",                  /* VT is not HTML whitespace */
+    "<rai-widget{0}>",
+    "<rai-widget\"a>",
+    "<rai-widget'a>",
+    "<rai-widget=a>",
+    "<rai-widget<rai-widget>",
+    "<rai-widget&amp;>",
+    "</rai-widget>",
+    "</RAI-WIDGET>",
+    "</rai-widget/>",
+    "</rai-widget a=1>",
+    "</rai-widget a=\"<rai-widget>\">",
+    "</rai-widget><rai-widget{T}>",
+    /* end of input before the name ends: nothing inserted */
+    "<rai-widget",
+    "x <rai-store-widget",
+    "<rai-widget{T} a=\"",
+    "<rai-widget{T} a=\"<rai-widget>",
+    /* '<' not opening a tag */
+    "a < rai-widget>",
+    "<1rai-widget>",
+    "<-rai-widget>",
+    "<{0}rai-widget>",
+    "<<rai-widget{T}>",
+    "<<<rai-widget{T}>",
+    "{0}<rai-widget{T}>{0}",
+    "a<b<rai-widget>",
+    "<a<rai-widget>",
+    "<a <rai-widget>",
+    "<a/<rai-widget>",
+    "<\xc3\xa9><rai-widget{T}>",
+    /* several widgets */
+    "<rai-widget{T}><rai-widget{T}><rai-widget{T}>",
+    "<div><rai-widget{T}><rai-store-widget{T}></rai-store-widget></rai-widget>"
+        "<span><RAI-X-WIDGET{T}/></span></div>",
+    "<rai-widget{T} a=\">\"><rai-widget{T}>",
+    "<rai-widget{T} a=\"<rai-widget>\">",
+    "<rai-widget{T} a='<rai-widget>' b=<rai-widget>>",
+    /* template content is HTML */
+    "<template><rai-widget{T}></rai-widget></template>",
+    "<template id=t><div><rai-store-widget{T} x=1></rai-store-widget></div></template>",
+
+    /* --- comments --- */
+    "<!-- <rai-widget> -->",
+    "<!-- <rai-widget> --><rai-widget{T}>",
+    "<!--<rai-widget>-->",
+    "<!-- a > <rai-widget> -->",
+    "<!--><rai-widget{T}>",
+    "<!---><rai-widget{T}>",
+    "<!----><rai-widget{T}>",
+    "<!-----><rai-widget{T}>",
+    "<!-- x ---><rai-widget{T}>",
+    "<!-- x --!><rai-widget{T}>",
+    "<!----!><rai-widget{T}>",
+    "<!--!><rai-widget>-->",
+    "<!--!><rai-widget>--><rai-widget{T}>",
+    "<!---!><rai-widget>--><rai-widget{T}>",
+    "<!-- -!> <rai-widget> --><rai-widget{T}>",
+    "<!-- -> <rai-widget> --><rai-widget{T}>",
+    "<!-- -- > <rai-widget> --><rai-widget{T}>",
+    "<!-- --!-><rai-widget>--><rai-widget{T}>",
+    "<!-- --!--><rai-widget{T}>",
+    "<!-- --!x <rai-widget> --><rai-widget{T}>",
+    "<!-- --!!> <rai-widget> --><rai-widget{T}>",
+    "<!-- - - > <rai-widget> --><rai-widget{T}>",
+    "<!--<!--><rai-widget{T}>",
+    "<!--<!---><rai-widget{T}>",
+    "<!--<!-- nested --> <rai-widget{T}> -->",
+    "<!--<!-<rai-widget>--><rai-widget{T}>",
+    "<!-- <script> --><rai-widget{T}>",
+    "<!-- <rai-widget>",
+    "<!--",
+    "<!-",
+    "<!",
+    /* "<!" not followed by "--": a bogus comment to the first '>' */
+    "<!-x <rai-widget> <rai-widget{T}>",
+    "<!- -> <rai-widget{T}>",
+    "<!><rai-widget{T}>",
+    "<! <rai-widget> -->",
+    "<!<rai-widget> <rai-widget{T}>",
+    "<!DOCTYPE html><rai-widget{T}>",
+    "<!doctype html><html><body><rai-widget{T}></body></html>",
+    "<!DOCTYPE html PUBLIC \"-//W3C//DTD HTML 4.01//EN\" "
+        "\"http://www.w3.org/TR/html4/strict.dtd\"><rai-widget{T}>",
+    "<!DOCTYPE html \"<rai-widget>\">",
+    "<!DOCTYPE html SYSTEM \"a>b\"><rai-widget{T}>",
+    "<![CDATA[ <rai-widget> ]]>",
+    "<![CDATA[<rai-widget>]]>",
+    "<![CDATA[ x ]]><rai-widget{T}>",
+    "<![CDATA[ a > <rai-widget{T}> ]]>",
+    "<?xml version=\"1.0\"?><rai-widget{T}>",
+    "<?xml a=\"<rai-widget>\"?>",
+    "<?php echo \"<rai-widget>\"; ?>",
+    "<? a > <rai-widget{T}>",
+    "<?<rai-widget> <rai-widget{T}>",
+    /* "</" not followed by a letter */
+    "</ <rai-widget> <rai-widget{T}>",
+    "</<rai-widget> <rai-widget{T}>",
+    "</1 <rai-widget> <rai-widget{T}>",
+    "</><rai-widget{T}>",
+    "</",
+
+    /* --- attribute values of other tags --- */
+    "<div title=\"<rai-widget>\"></div>",
+    "<div title='<rai-widget>'></div>",
+    "<div title=\"a > <rai-widget>\"><rai-widget{T}>",
+    "<div title='a \" > <rai-widget>'><rai-widget{T}>",
+    "<div title=\"a ' > <rai-widget>\"><rai-widget{T}>",
+    "<div title=<rai-widget>>",
+    "<div title=<rai-widget>><rai-widget{T}>",
+    "<div title=x<rai-widget>",
+    "<div title=x\"><rai-widget{T}>\"",
+    "<div title=x'><rai-widget{T}>'",
+    "<div a=\"1\"b=\"<rai-widget>\"><rai-widget{T}>",
+    "<div a=\"x\"b\"><rai-widget{T}>",
+    "<div a\"b><rai-widget{T}>\"",
+    "<div a'b><rai-widget{T}>'",
+    "<div a\"b=\">\" ><rai-widget{T}>",
+    "<div a\"b=\"<rai-widget>\" ><rai-widget{T}>",
+    "<a =\">\" <rai-widget{T}>",
+    "<a ='>' <rai-widget{T}>",
+    "<a b==\">\" <rai-widget{T}>",
+    "<a b= \">\" <rai-widget>",
+    "<a b =\"x>\" <rai-widget>",
+    "<a b\n=\n\"x>\" <rai-widget>",
+    "<a b c=\"x>\" <rai-widget>",
+    "<a/=\">\" <rai-widget{T}>",
+    "<a b=\"x\"=\">\" <rai-widget{T}>",
+    "<a b/c=\">\" <rai-widget>",
+    "<a b/ c=\">\" <rai-widget>",
+    "<a b=\"x\"/c=\">\" <rai-widget>",
+    "<a b=>\" <rai-widget{T}>",
+    "<a b=`<rai-widget>`>",
+    "<a href=\"/x?a=1&amp;b=<rai-widget>\">",
+    "<a b=\"&quot;><rai-widget>\"><rai-widget{T}>",
+    "<a b='&#39;><rai-widget>'><rai-widget{T}>",
+    "<a b=\"{0}><rai-widget>\"><rai-widget{T}>",
+    "<img alt=\"<rai-widget>\"/><rai-widget{T}/>",
+    "<a b=\"",
+    "<a b='",
+    "<div title=\"</div><rai-widget>\"><rai-widget{T}></div>",
+    /* attributes of end tags are tokenized too */
+    "</div a=\">\" <rai-widget>",
+    "</div a=\">\"><rai-widget{T}>",
+    "</div a=<rai-widget>>",
+
+    /* --- raw text --- */
+    "<script><rai-widget></script><rai-widget{T}>",
+    "<script>document.write(\"<rai-widget>\")</script>",
+    "<script>var s = \"</script>\"; <rai-widget{T}></script>",
+    "<script>var s = '<rai-widget>';</SCRIPT ><rai-widget{T}>",
+    "<SCRIPT><rai-widget></ScRiPt\n><rai-widget{T}>",
+    "<script type=\"module\" a='>'><rai-widget></script foo=\"bar\"><rai-widget{T}>",
+    "<script a=\"</script>\"><rai-widget></script><rai-widget{T}>",
+    "<script></scriptx><rai-widget></script><rai-widget{T}>",
+    "<script></script1><rai-widget></script><rai-widget{T}>",
+    "<script></scr ipt><rai-widget></script><rai-widget{T}>",
+    "<script></script/><rai-widget{T}>",
+    "<script></script\t><rai-widget{T}>",
+    "<script></script a=\">\"><rai-widget{T}></script>",
+    "<script></script a=\" ><rai-widget> \"><rai-widget{T}>",
+    "<script></script a=<rai-widget>><rai-widget{T}>",
+    "<script><</script><rai-widget{T}>",
+    "<script></</script><rai-widget{T}>",
+    "<script></scrip</script><rai-widget{T}>",
+    "<script></script</script><rai-widget{T}>",
+    "<script></script",
+    "<script></scr",
+    "<script><rai-widget>",
+    "<script/><rai-widget></script><rai-widget{T}>",
+    "<script src=x.js /><rai-widget></script><rai-widget{T}>",
+    "<scriptx><rai-widget{T}>",
+    "<scripts><rai-widget{T}></scripts>",
+    "<div script><rai-widget{T}>",
+    "<div a=\"<script>\"><rai-widget{T}>",
+    "</script><rai-widget{T}>",
+    "<!-- <script> --><rai-widget{T}>",
+    "<rai-widget{T}><script><rai-widget></script>",
+    "<script></script><script><rai-widget></script><rai-widget{T}>",
+    "<script></style><rai-widget></script><rai-widget{T}>",
+    /* script data escaped states: "<!--" inside a script */
+    "<script><!--</script><rai-widget{T}>",
+    "<script><!-- <rai-widget> --></script><rai-widget{T}>",
+    "<script><!--<script>--><rai-widget></script><rai-widget{T}>",
+    "<script><!--<script>x</script>y</script><rai-widget{T}>",
+    "<script><!-- <scriptx> </script><rai-widget{T}>",
+    "<script><!-- <script/ --></script><rai-widget{T}>",
+    "<script><!--><rai-widget></script><rai-widget{T}>",
+    "<script><!-></script><rai-widget{T}>",
+    "<style><rai-widget></style><rai-widget{T}>",
+    "<STYLE media=\"x>y\"><rai-widget></STYLE><rai-widget{T}>",
+    "<style></script><rai-widget></style><rai-widget{T}>",
+    "<style><!--</style><rai-widget{T}>-->",
+    "<style>/* </style */ <rai-widget></style><rai-widget{T}>",
+    "<textarea><rai-widget></textarea><rai-widget{T}>",
+    "<textarea><!--</textarea>--><rai-widget{T}>",
+    "<textarea></title><rai-widget></textarea><rai-widget{T}>",
+    "<title><rai-widget></title><rai-widget{T}>",
+    "<title a=\"</title>\"><rai-widget></title><rai-widget{T}>",
+    "<title></title</title><rai-widget{T}>",
+    "<TITLE><rai-widget></Title><rai-widget{T}>",
+    "<xmp><rai-widget></xmp><rai-widget{T}>",
+    "<iframe><rai-widget></iframe><rai-widget{T}>",
+    "<noembed><rai-widget></noembed><rai-widget{T}>",
+    "<noframes><rai-widget></noframes><rai-widget{T}>",
+    "<noscript><rai-widget></noscript><rai-widget{T}>",
+    "<plaintext><rai-widget></plaintext><rai-widget>",
+    "<PlainText a=1><!-- --><rai-widget></PLAINTEXT><rai-widget>",
+    "<rai-widget{T}><plaintext><rai-widget>",
+    "<plaintextx><rai-widget{T}>",
+
+    /* a realistic page */
+    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<title>Shop &mdash; <rai-widget></title>\n"
+        "<script>window.x = \"<rai-store-widget>\";</script>\n"
+        "<style>rai-widget{display:block}</style>\n</head>\n<body>\n"
+        "<!-- widgets below: <rai-widget> -->\n"
+        "<rai-store-widget{T} community-id=\"c1\" data-theme='dark'></rai-store-widget>\n"
+        "<p title=\"<rai-widget>\">Hello <b>world</b></p>\n"
+        "<RAI-Milestone-Widget{T}\n  community-id=c1></RAI-Milestone-Widget>\n"
+        "<textarea><rai-widget></textarea>\n"
+        "<template><rai-widget{T}/></template>\n</body>\n</html>\n",
+};
+
+#define NPAGES ((int)(sizeof(pages) / sizeof(pages[0])))
+
+START_TEST(test_pages)
+{
+    page_check_all_splits(pages[_i]);
+}
+END_TEST
+
+/* Every raw-text element, its end tag in several spellings, and things
+ * that look like its end tag but are not. */
+static const char *const rawtext_elements[] = {
+    "script", "style", "textarea", "title", "xmp", "iframe", "noembed",
+    "noframes", "noscript",
+};
+
+#define NRAWTEXT ((int)(sizeof(rawtext_elements) / sizeof(rawtext_elements[0])))
+
+static void upcase(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'a' && *s <= 'z')
+            *s = (char)(*s - 'a' + 'A');
+}
+
+START_TEST(test_rawtext_elements)
+{
+    const char *n = rawtext_elements[_i];
+    char up[32], page[1024];
+    const char *forms[] = {
+        "<%s><rai-widget></%s><rai-widget{T}>",
+        "<%s a=\">\"><rai-widget></%s ><rai-widget{T}>",
+        "<%s><!-- <rai-widget> --></%s\n><rai-widget{T}>",
+        "<%s></%sx><rai-widget></%s/><rai-widget{T}>",
+        "<%s><rai-store-widget/></%s a=\"x>\"><rai-store-widget{T}/>",
+        "<%s><</%s><rai-widget{T}>",
+        "<%s></%s</%s><rai-widget{T}>",
+        "<%s><rai-widget>",
+    };
+
+    snprintf(up, sizeof(up), "%s", n);
+    upcase(up);
+    for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+        snprintf(page, sizeof(page), forms[f], n, n, n);
+        page_check_all_splits(page);
+        snprintf(page, sizeof(page), forms[f], up, n, n);
+        page_check_all_splits(page);
+        snprintf(page, sizeof(page), forms[f], n, up, up);
+        page_check_all_splits(page);
+    }
+    /* another raw-text element's end tag does not end this one */
+    for (int j = 0; j < NRAWTEXT; j++) {
+        if (j == _i)
+            continue;
+        snprintf(page, sizeof(page),
+                 "<%s></%s><rai-widget></%s><rai-widget{T}>",
+                 n, rawtext_elements[j], n);
+        page_check_all_splits(page);
+    }
+    /* a longer or shorter name is not a raw-text element */
+    snprintf(page, sizeof(page), "<%sx><rai-widget{T}>", n);
+    page_check_all_splits(page);
+    snprintf(page, sizeof(page), "<%.*s><rai-widget{T}>", (int)strlen(n) - 1, n);
+    page_check_all_splits(page);
+}
+END_TEST
+
+/* The WHATWG "script data double escaped" state: after "<!--<script>"
+ * inside a script, "</script>" does not end the script element. */
+static const char *const double_escape_pages[] = {
+    "<script><!--<script></script><rai-widget></script><rai-widget{T}>",
+    "<script><!-- <script> </script> <rai-widget> --> <rai-widget> </script> <rai-widget{T}>",
+    "<script><!--<SCRIPT></SCRIPT><rai-widget></script><rai-widget{T}>",
+    "<script><!--<script/></script>--<rai-widget></script><rai-widget{T}>",
+};
+
+START_TEST(test_script_double_escape)
+{
+    page_check_all_splits(double_escape_pages[_i]);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Element names and patterns.                                          */
+
+static int matches(const rai_scan_elements_t *elements, const char *name)
+{
+    return rai_scan_name_matches(elements, name, strlen(name));
+}
+
+START_TEST(test_name_matches_default)
+{
+    const rai_scan_elements_t *d = &default_elements;
+    const char *yes[] = {
+        "rai-widget", "rai-store-widget", "rai-channel-widget",
+        "rai-milestone-widget", "rai-social-widget", "rai-currency-widget",
+        "rai-referral-widget", "rai-custom-widget", "rai-x-widget",
+        "rai-a-b-widget", "rai---widget", "rai-widget-widget",
+        "rai-x-widget-widget", "rai-1-widget", "rai-a.b_c-widget",
+    };
+    const char *no[] = {
+        "", "rai", "rai-", "rai-widge", "rai-widgetry", "rai-widgets",
+        "rai-widget-x", "rai--widget", "rai-widget-", "xrai-widget",
+        "rai-store-widgetx", "rai-store-widge", "rai-storewidget",
+        "raiwidget", "rai_widget", "-widget", "widget", "rai-x-",
+        "div", "script",
+    };
+
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        ck_assert_msg(matches(d, yes[i]), "\"%s\" should match", yes[i]);
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        ck_assert_msg(!matches(d, no[i]), "\"%s\" should not match", no[i]);
+
+    /* len counts, not a NUL */
+    ck_assert(rai_scan_name_matches(d, "rai-widgetry", 10));
+    ck_assert(!rai_scan_name_matches(d, "rai-widget", 9));
+    ck_assert(rai_scan_name_matches(d, "rai-x-widget-and-more", 12));
+}
+END_TEST
+
+START_TEST(test_name_matches_other_patterns)
+{
+    static const char *const exact[] = { "foo-bar" };
+    static const char *const trailing[] = { "rai-*" };
+    static const char *const two_stars[] = { "a-*-b-*-c" };
+    static const rai_scan_elements_t e_exact = { exact, 1 };
+    static const rai_scan_elements_t e_trailing = { trailing, 1 };
+    static const rai_scan_elements_t e_two = { two_stars, 1 };
+    static const rai_scan_elements_t e_none = { exact, 0 };
+
+    ck_assert(matches(&e_exact, "foo-bar"));
+    ck_assert(!matches(&e_exact, "foo-barx"));
+    ck_assert(!matches(&e_exact, "foo-ba"));
+    ck_assert(!matches(&e_exact, "rai-widget"));
+
+    ck_assert(matches(&e_trailing, "rai-x"));
+    ck_assert(matches(&e_trailing, "rai-widget"));
+    ck_assert(!matches(&e_trailing, "rai-"));
+    ck_assert(!matches(&e_trailing, "rai"));
+
+    ck_assert(matches(&e_two, "a-1-b-2-c"));
+    ck_assert(matches(&e_two, "a-x-b-y-b-z-c"));
+    ck_assert(matches(&e_two, "a-x-b-x-b-x-c"));
+    ck_assert(!matches(&e_two, "a-1-b-c"));
+    ck_assert(!matches(&e_two, "a-b-b-c"));
+    ck_assert(!matches(&e_two, "a--b--c"));
+
+    ck_assert(!matches(&e_none, "foo-bar"));
+}
+END_TEST
+
+START_TEST(test_pattern_check)
+{
+    const char *good[] = {
+        "rai-widget", "rai-*-widget", "rai-*", "a*", "x-*-y-*-z",
+        "my.el_1-*", "foo-bar",
+    };
+    const char *bad[] = {
+        "", "*", "*x", "*-widget", "a**b", "rai-**-widget", "rai widget",
+        "rai<widget", "rai>widget", "rai/widget", "rai\"widget", "rai'widget",
+        "rai=widget", "rai\twidget", "rai\nwidget", " rai-widget",
+        "rai-widget ", "<rai-widget>",
+    };
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        ck_assert_msg(rai_scan_pattern_check(good[i]) == NULL,
+                      "pattern \"%s\" rejected: %s", good[i],
+                      rai_scan_pattern_check(good[i]));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *why = rai_scan_pattern_check(bad[i]);
+        ck_assert_msg(why != NULL, "pattern \"%s\" accepted", show(bad[i], strlen(bad[i])));
+        ck_assert(*why != '\0');
+    }
+}
+END_TEST
+
+/* The scanner with other patterns than the default. */
+START_TEST(test_custom_patterns)
+{
+    static const char *const patterns[] = { "my-*" };
+    static const rai_scan_elements_t elements = { patterns, 1 };
+    const char *input = "<my-x a><rai-widget><my-></my-y><MY-Y/>";
+    const char *expected = "<my-x" TOKEN_ATTR " a><rai-widget><my-></my-y><MY-Y" TOKEN_ATTR "/>";
+    size_t len = strlen(input);
+
+    for (size_t i = 0; i <= len; i++) {
+        text_t out = { 0 };
+        size_t cut = i;
+        text_append(&out, "", 0);
+        rewrite_cut(&elements, input, len, &cut, 1, &out, NULL);
+        ck_assert_str_eq(out.bytes, expected);
+        text_free(&out);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Long names.                                                          */
+
+/* The rule: an element name longer than RAI_SCAN_NAME_MAX bytes is never
+ * a widget, whatever it starts and ends with; up to RAI_SCAN_NAME_MAX it
+ * is one if it matches. */
+static char *long_name(size_t len)
+{
+    char *name = malloc(len + 1);
+    ck_assert_ptr_nonnull(name);
+    ck_assert(len >= 11);
+    memcpy(name, "rai-", 4);
+    memset(name + 4, 'x', len - 11);
+    memcpy(name + len - 7, "-widget", 8);
+    return name;
+}
+
+START_TEST(test_long_names)
+{
+    const size_t lens[] = {
+        RAI_SCAN_NAME_MAX + 1, RAI_SCAN_NAME_MAX + 2, 127, 128, 129, 255, 256,
+        257, 256 + 12, 300, 511, 512, 513, 4096, 100000,
+    };
+    char *name;
+    text_t page = { 0 };
+
+    ck_assert_int_ge(RAI_SCAN_NAME_MAX, 20);
+
+    /* exactly RAI_SCAN_NAME_MAX: a widget */
+    name = long_name(RAI_SCAN_NAME_MAX);
+    ck_assert(matches(&default_elements, name));
+    text_puts(&page, "<");
+    text_puts(&page, name);
+    text_puts(&page, "{T} a=1>");
+    page_check_all_splits(page.bytes);
+    text_free(&page);
+    free(name);
+
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        name = long_name(lens[i]);
+        text_puts(&page, "<");
+        text_puts(&page, name);
+        text_puts(&page, ">text</");
+        text_puts(&page, name);
+        text_puts(&page, "><");
+        text_puts(&page, name);
+        text_puts(&page, "/><rai-widget{T}>");
+        if (lens[i] < 300) {
+            page_check_all_splits(page.bytes);
+        }
+        else {
+            page_t p;
+            size_t cuts[3] = { 1, lens[i] / 2, lens[i] + 1 };
+            page_decode(page.bytes, &p);
+            page_check_cuts(page.bytes, &p, NULL, 0);
+            page_check_cuts(page.bytes, &p, cuts, 3);
+            page_free(&p);
+        }
+        text_free(&page);
+        free(name);
+    }
+
+    /* a long end-tag name in a raw-text element */
+    text_puts(&page, "<script></script");
+    for (int i = 0; i < 300; i++)
+        text_puts(&page, "script");
+    text_puts(&page, "><rai-widget></script><rai-widget{T}>");
+    {
+        page_t p;
+        size_t cuts[2] = { 20, 1000 };
+        page_decode(page.bytes, &p);
+        page_check_cuts(page.bytes, &p, NULL, 0);
+        page_check_cuts(page.bytes, &p, cuts, 2);
+        page_free(&p);
+    }
+    text_free(&page);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Big pages: constant memory, any chunking.                            */
+
+/* Checks a page (given as input and expected output) with a chunk-size
+ * function. */
+static void big_check(const page_t *page, size_t (*chunk_size)(size_t),
+                      const char *what)
+{
+    size_t ncuts = 0, cap = 1024, at = 0;
+    size_t *cuts = malloc(cap * sizeof(*cuts));
+    text_t out = { 0 };
+    offsets_t found = { 0 };
+
+    ck_assert_ptr_nonnull(cuts);
+    for (size_t i = 0;; i++) {
+        at += chunk_size(i);
+        if (at >= page->input.len)
+            break;
+        if (ncuts == cap) {
+            cap *= 2;
+            cuts = realloc(cuts, cap * sizeof(*cuts));
+            ck_assert_ptr_nonnull(cuts);
+        }
+        cuts[ncuts++] = at;
+    }
+    text_append(&out, "", 0);
+    rewrite_cut(&default_elements, page->input.bytes, page->input.len,
+                cuts, ncuts, &out, &found);
+    ck_assert_msg(found.count == page->at.count,
+                  "%s: %zu insertions, expected %zu", what, found.count,
+                  page->at.count);
+    for (size_t i = 0; i < found.count; i++)
+        ck_assert_msg(found.at[i] == page->at.at[i],
+                      "%s: insertion %zu at %zu, expected %zu", what, i,
+                      found.at[i], page->at.at[i]);
+    ck_assert_msg(out.len == page->expected.len
+                  && memcmp(out.bytes, page->expected.bytes, out.len) == 0,
+                  "%s: output differs", what);
+    text_free(&out);
+    offsets_free(&found);
+    free(cuts);
+}
+
+static size_t chunk_8000(size_t i) { (void)i; return 8000; }
+static size_t chunk_4093(size_t i) { (void)i; return 4093; }
+static size_t chunk_random(size_t i) { (void)i; return 1 + rng_next() % 20000; }
+static size_t chunk_small(size_t i) { (void)i; return 1 + rng_next() % 17; }
+
+START_TEST(test_big_page)
+{
+    /* Filler and decoys; each piece is written with {T} markers. */
+    static const char *const filler[] = {
+        "<p class=\"text\">Lorem ipsum dolor sit amet, consectetur adipiscing "
+            "elit, sed do eiusmod tempor <a href=\"/x?a=1&amp;b=2\">incididunt"
+            "</a> ut labore et dolore magna aliqua.</p>\n",
+        "<div id=\"d\" data-x='1 > 0'><span>Ut enim ad minim veniam</span>"
+            "<img src=\"a.png\" alt=\"\"/></div>\n",
+        "<ul><li>one</li><li>two &lt;rai-widget&gt;</li></ul>\n",
+    };
+    static const char *const decoys[] = {
+        "<!-- <rai-widget> -->\n",
+        "<script>var w = \"<rai-store-widget>\";</script>\n",
+        "<div title=\"<rai-widget>\"></div>\n",
+        "<textarea><rai-widget></textarea>\n",
+        "<style>rai-widget { color: red }</style>\n",
+        "</rai-widget>\n",
+        "<rai-widgetry></rai-widgetry>\n",
+    };
+    static const char *const widgets[] = {
+        "<rai-widget{T}></rai-widget>\n",
+        "<rai-store-widget{T} community-id=\"c1\"></rai-store-widget>\n",
+        "<RAI-Milestone-Widget{T}\n data-a=1/>\n",
+    };
+    const size_t target = 3 * 1024 * 1024;
+    text_t marked = { 0 };
+    size_t widget_count = 0;
+    page_t page;
+
+    rng_state = 12345;
+    while (marked.len < target) {
+        size_t gap = 2000 + rng_next() % 4000;   /* a widget every few KB */
+        size_t start = marked.len;
+        while (marked.len - start < gap) {
+            text_puts(&marked, filler[rng_next() % 3]);
+            if (rng_next() % 4 == 0)
+                text_puts(&marked, decoys[rng_next() % 7]);
+        }
+        text_puts(&marked, widgets[widget_count % 3]);
+        widget_count++;
+    }
+    page_decode(marked.bytes, &page);
+    ck_assert_uint_eq(page.at.count, widget_count);
+    ck_assert_uint_ge(page.input.len, target);
+    ck_assert_uint_ge(widget_count, 500);
+
+    rng_state = 777;
+    big_check(&page, chunk_8000, "8000-byte chunks");
+    big_check(&page, chunk_4093, "4093-byte chunks");
+    big_check(&page, chunk_random, "random chunks");
+    big_check(&page, chunk_small, "1..17-byte chunks");
+
+    page_free(&page);
+    text_free(&marked);
+}
+END_TEST
+
+/* A widget inside a huge comment, attribute value and script. */
+START_TEST(test_big_constructs)
+{
+    static const char *const opens[] = {
+        "<div title=\"", "<div title='", "<!--", "<script>", "<textarea>",
+        "<div ",
+    };
+    static const char *const closes[] = {
+        "\">", "'>", "-->", "</script>", "</textarea>", ">",
+    };
+    static const char *const insides[] = {
+        "<rai-widget> ", "<rai-widget> ", "<rai-widget> ", "<rai-widget> ",
+        "<rai-widget> ", "a=\"<rai-widget>\" ",
+    };
+
+    for (size_t k = 0; k < sizeof(opens) / sizeof(opens[0]); k++) {
+        text_t marked = { 0 };
+        page_t page;
+
+        text_puts(&marked, opens[k]);
+        while (marked.len < 1024 * 1024)
+            text_puts(&marked, insides[k]);
+        text_puts(&marked, closes[k]);
+        text_puts(&marked, "<rai-widget{T}>");
+        page_decode(marked.bytes, &page);
+        ck_assert_uint_eq(page.at.count, 1);
+        rng_state = 99 + k;
+        big_check(&page, chunk_8000, opens[k]);
+        big_check(&page, chunk_random, opens[k]);
+        page_free(&page);
+        text_free(&marked);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* A reference tokenizer, written from WHATWG HTML §13.2.5 state by     */
+/* state, over a whole buffer.  Tree construction is reduced to: a start */
+/* tag named title/textarea switches to RCDATA; style, xmp, iframe,      */
+/* noembed, noframes, noscript to RAWTEXT; script to script data;        */
+/* plaintext to PLAINTEXT.  CR counts as whitespace (it is LF after      */
+/* input preprocessing).                                                 */
+
+enum {
+    M_DATA, M_TAG_OPEN, M_END_TAG_OPEN, M_TAG_NAME, M_BEFORE_ATTR_NAME,
+    M_ATTR_NAME, M_AFTER_ATTR_NAME, M_BEFORE_ATTR_VALUE, M_ATTR_VALUE_DQ,
+    M_ATTR_VALUE_SQ, M_ATTR_VALUE_UQ, M_AFTER_ATTR_VALUE_Q, M_SELF_CLOSING,
+    M_MARKUP_DECL_OPEN, M_BOGUS_COMMENT, M_COMMENT_START,
+    M_COMMENT_START_DASH, M_COMMENT, M_COMMENT_LT, M_COMMENT_LT_BANG,
+    M_COMMENT_LT_BANG_DASH, M_COMMENT_LT_BANG_DASH_DASH, M_COMMENT_END_DASH,
+    M_COMMENT_END, M_COMMENT_END_BANG,
+    M_RCDATA, M_RCDATA_LT, M_RCDATA_END_TAG_OPEN, M_RCDATA_END_TAG_NAME,
+    M_RAWTEXT, M_RAWTEXT_LT, M_RAWTEXT_END_TAG_OPEN, M_RAWTEXT_END_TAG_NAME,
+    M_SCRIPT, M_SCRIPT_LT, M_SCRIPT_END_TAG_OPEN, M_SCRIPT_END_TAG_NAME,
+    M_SCRIPT_ESC_START, M_SCRIPT_ESC_START_DASH, M_SCRIPT_ESC,
+    M_SCRIPT_ESC_DASH, M_SCRIPT_ESC_DASH_DASH, M_SCRIPT_ESC_LT,
+    M_SCRIPT_ESC_END_TAG_OPEN, M_SCRIPT_ESC_END_TAG_NAME,
+    M_SCRIPT_DESC_START, M_SCRIPT_DESC, M_SCRIPT_DESC_DASH,
+    M_SCRIPT_DESC_DASH_DASH, M_SCRIPT_DESC_LT, M_SCRIPT_DESC_END,
+    M_PLAINTEXT,
+};
+
+static int m_space(int c)
+{
+    return c == '\t' || c == '\n' || c == '\f' || c == ' ' || c == '\r';
+}
+
+static int m_alpha(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int m_lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+typedef struct {
+    char bytes[RAI_SCAN_NAME_MAX + 1];
+    size_t len;                 /* may exceed the buffer: then too long */
+} m_name_t;
+
+static void m_name_add(m_name_t *n, int c)
+{
+    if (n->len < sizeof(n->bytes))
+        n->bytes[n->len] = (char)c;
+    n->len++;
+}
+
+static int m_name_is(const m_name_t *n, const char *s)
+{
+    return n->len == strlen(s) && memcmp(n->bytes, s, n->len) == 0;
+}
+
+static void model_scan(const rai_scan_elements_t *elements,
+                       const char *p, size_t len, offsets_t *found)
+{
+    static const char *const rcdata[] = { "title", "textarea" };
+    static const char *const rawtext[] = {
+        "style", "xmp", "iframe", "noembed", "noframes", "noscript",
+    };
+    int st = M_DATA, end_tag = 0;
+    m_name_t name = { { 0 }, 0 };      /* tag being read */
+    m_name_t raw = { { 0 }, 0 };       /* last raw-text start tag */
+    m_name_t tmp = { { 0 }, 0 };       /* temporary buffer */
+    size_t i = 0;
+
+    /* not do-while(0): "continue" must reach the byte loop */
+#define RECONSUME(s) { st = (s); continue; }
+#define NEXT(s) { st = (s); i++; continue; }
+
+    while (i < len) {
+        int c = (unsigned char)p[i];
+
+        switch (st) {
+        case M_DATA:
+            if (c == '<')
+                NEXT(M_TAG_OPEN);
+            NEXT(M_DATA);
+        case M_TAG_OPEN:
+            if (c == '!')
+                NEXT(M_MARKUP_DECL_OPEN);
+            if (c == '/')
+                NEXT(M_END_TAG_OPEN);
+            if (m_alpha(c)) {
+                end_tag = 0;
+                name.len = 0;
+                RECONSUME(M_TAG_NAME);
+            }
+            if (c == '?')
+                RECONSUME(M_BOGUS_COMMENT);
+            RECONSUME(M_DATA);
+        case M_END_TAG_OPEN:
+            if (m_alpha(c)) {
+                end_tag = 1;
+                name.len = 0;
+                RECONSUME(M_TAG_NAME);
+            }
+            if (c == '>')
+                NEXT(M_DATA);
+            RECONSUME(M_BOGUS_COMMENT);
+        case M_TAG_NAME:
+            if (m_space(c) || c == '/' || c == '>') {
+                if (!end_tag && name.len <= RAI_SCAN_NAME_MAX
+                    && rai_scan_name_matches(elements, name.bytes, name.len))
+                    offsets_add(found, i);
+                if (c == '>')
+                    goto emit;
+                NEXT(c == '/' ? M_SELF_CLOSING : M_BEFORE_ATTR_NAME);
+            }
+            m_name_add(&name, m_lower(c));
+            NEXT(M_TAG_NAME);
+        case M_BEFORE_ATTR_NAME:
+            if (m_space(c))
+                NEXT(M_BEFORE_ATTR_NAME);
+            if (c == '/' || c == '>')
+                RECONSUME(M_AFTER_ATTR_NAME);
+            if (c == '=')
+                NEXT(M_ATTR_NAME);
+            RECONSUME(M_ATTR_NAME);
+        case M_ATTR_NAME:
+            if (m_space(c) || c == '/' || c == '>')
+                RECONSUME(M_AFTER_ATTR_NAME);
+            if (c == '=')
+                NEXT(M_BEFORE_ATTR_VALUE);
+            NEXT(M_ATTR_NAME);
+        case M_AFTER_ATTR_NAME:
+            if (m_space(c))
+                NEXT(M_AFTER_ATTR_NAME);
+            if (c == '/')
+                NEXT(M_SELF_CLOSING);
+            if (c == '=')
+                NEXT(M_BEFORE_ATTR_VALUE);
+            if (c == '>')
+                goto emit;
+            RECONSUME(M_ATTR_NAME);
+        case M_BEFORE_ATTR_VALUE:
+            if (m_space(c))
+                NEXT(M_BEFORE_ATTR_VALUE);
+            if (c == '"')
+                NEXT(M_ATTR_VALUE_DQ);
+            if (c == '\'')
+                NEXT(M_ATTR_VALUE_SQ);
+            if (c == '>')
+                goto emit;
+            RECONSUME(M_ATTR_VALUE_UQ);
+        case M_ATTR_VALUE_DQ:
+            NEXT(c == '"' ? M_AFTER_ATTR_VALUE_Q : M_ATTR_VALUE_DQ);
+        case M_ATTR_VALUE_SQ:
+            NEXT(c == '\'' ? M_AFTER_ATTR_VALUE_Q : M_ATTR_VALUE_SQ);
+        case M_ATTR_VALUE_UQ:
+            if (m_space(c))
+                NEXT(M_BEFORE_ATTR_NAME);
+            if (c == '>')
+                goto emit;
+            NEXT(M_ATTR_VALUE_UQ);
+        case M_AFTER_ATTR_VALUE_Q:
+            if (m_space(c))
+                NEXT(M_BEFORE_ATTR_NAME);
+            if (c == '/')
+                NEXT(M_SELF_CLOSING);
+            if (c == '>')
+                goto emit;
+            RECONSUME(M_BEFORE_ATTR_NAME);
+        case M_SELF_CLOSING:
+            if (c == '>')
+                goto emit;
+            RECONSUME(M_BEFORE_ATTR_NAME);
+        case M_MARKUP_DECL_OPEN:
+            /* DOCTYPE ends at the first '>' in every one of its states, and
+             * CDATA outside foreign content is a bogus comment: only "--"
+             * is different. */
+            if (i + 1 < len && p[i] == '-' && p[i + 1] == '-') {
+                i += 2;
+                st = M_COMMENT_START;
+                continue;
+            }
+            RECONSUME(M_BOGUS_COMMENT);
+        case M_BOGUS_COMMENT:
+            NEXT(c == '>' ? M_DATA : M_BOGUS_COMMENT);
+        case M_COMMENT_START:
+            if (c == '-')
+                NEXT(M_COMMENT_START_DASH);
+            if (c == '>')
+                NEXT(M_DATA);
+            RECONSUME(M_COMMENT);
+        case M_COMMENT_START_DASH:
+            if (c == '-')
+                NEXT(M_COMMENT_END);
+            if (c == '>')
+                NEXT(M_DATA);
+            RECONSUME(M_COMMENT);
+        case M_COMMENT:
+            if (c == '<')
+                NEXT(M_COMMENT_LT);
+            if (c == '-')
+                NEXT(M_COMMENT_END_DASH);
+            NEXT(M_COMMENT);
+        case M_COMMENT_LT:
+            if (c == '!')
+                NEXT(M_COMMENT_LT_BANG);
+            if (c == '<')
+                NEXT(M_COMMENT_LT);
+            RECONSUME(M_COMMENT);
+        case M_COMMENT_LT_BANG:
+            if (c == '-')
+                NEXT(M_COMMENT_LT_BANG_DASH);
+            RECONSUME(M_COMMENT);
+        case M_COMMENT_LT_BANG_DASH:
+            if (c == '-')
+                NEXT(M_COMMENT_LT_BANG_DASH_DASH);
+            RECONSUME(M_COMMENT_END_DASH);
+        case M_COMMENT_LT_BANG_DASH_DASH:
+            RECONSUME(M_COMMENT_END);
+        case M_COMMENT_END_DASH:
+            if (c == '-')
+                NEXT(M_COMMENT_END);
+            RECONSUME(M_COMMENT);
+        case M_COMMENT_END:
+            if (c == '>')
+                NEXT(M_DATA);
+            if (c == '!')
+                NEXT(M_COMMENT_END_BANG);
+            if (c == '-')
+                NEXT(M_COMMENT_END);
+            RECONSUME(M_COMMENT);
+        case M_COMMENT_END_BANG:
+            if (c == '-')
+                NEXT(M_COMMENT_END_DASH);
+            if (c == '>')
+                NEXT(M_DATA);
+            RECONSUME(M_COMMENT);
+
+        /* RCDATA and RAWTEXT differ only in which of them they return to */
+        case M_RCDATA:
+        case M_RAWTEXT:
+            if (c == '<')
+                NEXT(st + 1);
+            NEXT(st);
+        case M_RCDATA_LT:
+        case M_RAWTEXT_LT:
+            if (c == '/') {
+                tmp.len = 0;
+                NEXT(st + 1);
+            }
+            RECONSUME(st - 1);
+        case M_RCDATA_END_TAG_OPEN:
+        case M_RAWTEXT_END_TAG_OPEN:
+        case M_SCRIPT_END_TAG_OPEN:
+        case M_SCRIPT_ESC_END_TAG_OPEN:
+            if (m_alpha(c))
+                RECONSUME(st + 1);
+            RECONSUME(st == M_SCRIPT_ESC_END_TAG_OPEN ? M_SCRIPT_ESC : st - 2);
+        case M_RCDATA_END_TAG_NAME:
+        case M_RAWTEXT_END_TAG_NAME:
+        case M_SCRIPT_END_TAG_NAME:
+        case M_SCRIPT_ESC_END_TAG_NAME: {
+            int appropriate = tmp.len == raw.len
+                              && memcmp(tmp.bytes, raw.bytes, raw.len) == 0;
+            if ((m_space(c) || c == '/' || c == '>') && appropriate) {
+                end_tag = 1;
+                name = tmp;
+                if (c == '>')
+                    goto emit;
+                NEXT(c == '/' ? M_SELF_CLOSING : M_BEFORE_ATTR_NAME);
+            }
+            if (m_alpha(c)) {
+                m_name_add(&tmp, m_lower(c));
+                NEXT(st);
+            }
+            RECONSUME(st == M_SCRIPT_ESC_END_TAG_NAME ? M_SCRIPT_ESC : st - 3);
+        }
+        case M_SCRIPT:
+            if (c == '<')
+                NEXT(M_SCRIPT_LT);
+            NEXT(M_SCRIPT);
+        case M_SCRIPT_LT:
+            if (c == '/') {
+                tmp.len = 0;
+                NEXT(M_SCRIPT_END_TAG_OPEN);
+            }
+            if (c == '!')
+                NEXT(M_SCRIPT_ESC_START);
+            RECONSUME(M_SCRIPT);
+        case M_SCRIPT_ESC_START:
+            if (c == '-')
+                NEXT(M_SCRIPT_ESC_START_DASH);
+            RECONSUME(M_SCRIPT);
+        case M_SCRIPT_ESC_START_DASH:
+            if (c == '-')
+                NEXT(M_SCRIPT_ESC_DASH_DASH);
+            RECONSUME(M_SCRIPT);
+        case M_SCRIPT_ESC:
+            if (c == '-')
+                NEXT(M_SCRIPT_ESC_DASH);
+            if (c == '<')
+                NEXT(M_SCRIPT_ESC_LT);
+            NEXT(M_SCRIPT_ESC);
+        case M_SCRIPT_ESC_DASH:
+            if (c == '-')
+                NEXT(M_SCRIPT_ESC_DASH_DASH);
+            if (c == '<')
+                NEXT(M_SCRIPT_ESC_LT);
+            NEXT(M_SCRIPT_ESC);
+        case M_SCRIPT_ESC_DASH_DASH:
+            if (c == '-')
+                NEXT(M_SCRIPT_ESC_DASH_DASH);
+            if (c == '<')
+                NEXT(M_SCRIPT_ESC_LT);
+            if (c == '>')
+                NEXT(M_SCRIPT);
+            NEXT(M_SCRIPT_ESC);
+        case M_SCRIPT_ESC_LT:
+            if (c == '/') {
+                tmp.len = 0;
+                NEXT(M_SCRIPT_ESC_END_TAG_OPEN);
+            }
+            if (m_alpha(c)) {
+                tmp.len = 0;
+                RECONSUME(M_SCRIPT_DESC_START);
+            }
+            RECONSUME(M_SCRIPT_ESC);
+        case M_SCRIPT_DESC_START:
+        case M_SCRIPT_DESC_END:
+            if (m_space(c) || c == '/' || c == '>') {
+                int is_script = m_name_is(&tmp, "script");
+                if (st == M_SCRIPT_DESC_START)
+                    NEXT(is_script ? M_SCRIPT_DESC : M_SCRIPT_ESC);
+                NEXT(is_script ? M_SCRIPT_ESC : M_SCRIPT_DESC);
+            }
+            if (m_alpha(c)) {
+                m_name_add(&tmp, m_lower(c));
+                NEXT(st);
+            }
+            RECONSUME(st == M_SCRIPT_DESC_START ? M_SCRIPT_ESC : M_SCRIPT_DESC);
+        case M_SCRIPT_DESC:
+            if (c == '-')
+                NEXT(M_SCRIPT_DESC_DASH);
+            if (c == '<')
+                NEXT(M_SCRIPT_DESC_LT);
+            NEXT(M_SCRIPT_DESC);
+        case M_SCRIPT_DESC_DASH:
+            if (c == '-')
+                NEXT(M_SCRIPT_DESC_DASH_DASH);
+            if (c == '<')
+                NEXT(M_SCRIPT_DESC_LT);
+            NEXT(M_SCRIPT_DESC);
+        case M_SCRIPT_DESC_DASH_DASH:
+            if (c == '-')
+                NEXT(M_SCRIPT_DESC_DASH_DASH);
+            if (c == '<')
+                NEXT(M_SCRIPT_DESC_LT);
+            if (c == '>')
+                NEXT(M_SCRIPT);
+            NEXT(M_SCRIPT_DESC);
+        case M_SCRIPT_DESC_LT:
+            if (c == '/') {
+                tmp.len = 0;
+                NEXT(M_SCRIPT_DESC_END);
+            }
+            RECONSUME(M_SCRIPT_DESC);
+        case M_PLAINTEXT:
+            NEXT(M_PLAINTEXT);
+        default:
+            ck_abort_msg("model: bad state %d", st);
+        }
+
+    emit:
+        /* c == '>' ends the tag; the tree builder picks the next state */
+        i++;
+        st = M_DATA;
+        if (!end_tag) {
+            for (size_t k = 0; k < sizeof(rcdata) / sizeof(rcdata[0]); k++)
+                if (m_name_is(&name, rcdata[k]))
+                    st = M_RCDATA;
+            for (size_t k = 0; k < sizeof(rawtext) / sizeof(rawtext[0]); k++)
+                if (m_name_is(&name, rawtext[k]))
+                    st = M_RAWTEXT;
+            if (m_name_is(&name, "script"))
+                st = M_SCRIPT;
+            if (m_name_is(&name, "plaintext"))
+                st = M_PLAINTEXT;
+            if (st != M_DATA)
+                raw = name;
+        }
+    }
+#undef RECONSUME
+#undef NEXT
+}
+
+/* The model itself must agree with the hand-written pages. */
+START_TEST(test_model_agrees_with_pages)
+{
+    page_t page;
+    offsets_t found = { 0 };
+
+    page_decode(pages[_i], &page);
+    model_scan(&default_elements, page.input.bytes, page.input.len, &found);
+    ck_assert_msg(found.count == page.at.count,
+                  "model: page \"%s\": %zu insertions, expected %zu",
+                  show(pages[_i], strlen(pages[_i])), found.count, page.at.count);
+    for (size_t i = 0; i < found.count; i++)
+        ck_assert_uint_eq(found.at[i], page.at.at[i]);
+    offsets_free(&found);
+    page_free(&page);
+}
+END_TEST
+
+static const char *const fragments[] = {
+    "<", "<", "<", ">", ">", "</", "<!", "<!--", "-->", "--!>", "-", "--",
+    "!", "\"", "'", "=", " ", "\n", "\t", "\r", "/", "/", "a", "b", "?",
+    "rai-widget", "rai-widget", "rai-x-widget", "RAI-WIDGET", "rai-widgetry",
+    "rai--widget", "script", "SCRIPT", "style", "title", "textarea", "xmp",
+    "<rai-widget", "<rai-widget", "<rai-store-widget ", "<script", "<script>",
+    "</script", "</script>", "<!--<script>", "<title>", "</title>",
+    "<style>", "</style>", "[CDATA[", "]]>", "<!DOCTYPE", "&amp;", "x",
+    "\v", "\f", "{0}", "\xc3\xa9", "<div ", "<a b=", "\"<rai-widget>\"",
+};
+
+#define NFRAGMENTS (sizeof(fragments) / sizeof(fragments[0]))
+
+/* Generated pages: the scanner (whole, and at two random cuts) must find
+ * exactly what the model finds. */
+START_TEST(test_model_random)
+{
+    const int rounds = 30000;
+    text_t doc = { 0 };
+
+    rng_state = 0xdecafbadULL + (uint64_t)_i;
+    for (int r = 0; r < rounds; r++) {
+        size_t nfrag = 1 + rng_next() % 40;
+        offsets_t want = { 0 }, got = { 0 };
+        text_t out = { 0 };
+        size_t cuts[2];
+
+        doc.len = 0;
+        text_append(&doc, "", 0);
+        for (size_t f = 0; f < nfrag; f++) {
+            const char *frag = fragments[rng_next() % NFRAGMENTS];
+            if (strcmp(frag, "{0}") == 0)
+                text_append(&doc, "", 1);
+            else
+                text_puts(&doc, frag);
+        }
+        if (rng_next() % 500 == 0)
+            text_puts(&doc, "<plaintext><rai-widget>");
+
+        model_scan(&default_elements, doc.bytes, doc.len, &want);
+        text_append(&out, "", 0);
+        rewrite_cut(&default_elements, doc.bytes, doc.len, NULL, 0, &out, &got);
+        ck_assert_msg(got.count == want.count
+                      && memcmp(got.at, want.at, got.count * sizeof(*got.at)) == 0,
+                      "page \"%s\": scanner found %zu insertions (first at %lld), "
+                      "the WHATWG model %zu (first at %lld)",
+                      show(doc.bytes, doc.len), got.count,
+                      got.count ? (long long)got.at[0] : -1LL, want.count,
+                      want.count ? (long long)want.at[0] : -1LL);
+
+        cuts[0] = rng_next() % (doc.len + 1);
+        cuts[1] = rng_next() % (doc.len + 1);
+        qsort(cuts, 2, sizeof(cuts[0]), cmp_size);
+        got.count = 0;
+        out.len = 0;
+        rewrite_cut(&default_elements, doc.bytes, doc.len, cuts, 2, &out, &got);
+        ck_assert_msg(got.count == want.count
+                      && memcmp(got.at, want.at, got.count * sizeof(*got.at)) == 0,
+                      "page \"%s\" cut at %zu,%zu: scanner found %zu insertions, "
+                      "the WHATWG model %zu", show(doc.bytes, doc.len),
+                      cuts[0], cuts[1], got.count, want.count);
+
+        offsets_free(&want);
+        offsets_free(&got);
+        text_free(&out);
+    }
+    text_free(&doc);
+}
+END_TEST
+
+/* The brief's rewrite() helper used directly. */
+START_TEST(test_rewrite_helper)
+{
+    const char *in = "<p><rai-store-widget community-id=\"c1\"></rai-store-widget>";
+    const char *want = "<p><rai-store-widget" TOKEN_ATTR
+                       " community-id=\"c1\"></rai-store-widget>";
+    text_t out = { 0 };
+
+    text_append(&out, "", 0);
+    rewrite(&out, in, strlen(in), 5, 12, 20, 21);
+    ck_assert_str_eq(out.bytes, want);
+    out.len = 0;
+    rewrite(&out, in, strlen(in), 23, 23, 23);      /* empty chunks */
+    ck_assert_str_eq(out.bytes, want);
+    text_free(&out);
+}
+END_TEST
+
+static Suite *scan_suite(void)
+{
+    Suite *s = suite_create("rai_scan");
+    TCase *tc;
+
+    tc = tcase_create("pages");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_pages, 0, NPAGES);
+    tcase_add_loop_test(tc, test_rawtext_elements, 0, NRAWTEXT);
+    tcase_add_test(tc, test_custom_patterns);
+    tcase_add_test(tc, test_rewrite_helper);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("script_double_escape");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_script_double_escape, 0,
+                        (int)(sizeof(double_escape_pages) / sizeof(double_escape_pages[0])));
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("names");
+    tcase_add_test(tc, test_name_matches_default);
+    tcase_add_test(tc, test_name_matches_other_patterns);
+    tcase_add_test(tc, test_pattern_check);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("big");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_long_names);
+    tcase_add_test(tc, test_big_page);
+    tcase_add_test(tc, test_big_constructs);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("model");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, test_model_agrees_with_pages, 0, NPAGES);
+    tcase_add_loop_test(tc, test_model_random, 0, 4);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(scan_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
