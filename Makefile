@@ -76,6 +76,7 @@ bench:
 	$(MAKE) all
 	$(CC) -O2 -Wall -Wextra -I. -o bench/bench_scan.bin bench/bench_scan.c rai_scan.c
 	./bench/bench_scan.bin
+	$(PYTHON) bench/bench_http.py
 
 # --- demo -----------------------------------------------------------------
 

@@ -194,7 +194,9 @@ static const char *rai_embed_set_enabled(cmd_parms *cmd, void *dconf, int on)
     rai_embed_dir_conf *conf = dconf;
 
     conf->enabled = on;
-    if (on && cmd->server) {
+    /* at start-up only: .htaccess files are read while serving, and the
+     * server's configuration is shared by every thread by then */
+    if (on && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
         rai_embed_server_conf *sconf =
             ap_get_module_config(cmd->server->module_config,
                                  &rai_embed_module);
