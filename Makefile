@@ -9,6 +9,7 @@
 APXS      ?= apxs
 PYTHON    ?= /usr/bin/python3
 PORT      ?= 8080
+ASAN_TESTS ?= tests/integration
 CC        ?= gcc
 
 SOURCES   = mod_rai_embed.c rai_scan.c rai_token.c rai_identity.c rai_cache.c \
@@ -29,7 +30,8 @@ UNIT_CFLAGS = -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
 UNIT_LIBS = $(shell pkg-config --libs check 2>/dev/null) \
             $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null) $(LIBS)
 
-.PHONY: all install clean deps test unit integration fuzz bench demo demo-stop
+.PHONY: all install clean deps test unit integration asan-integration fuzz bench demo \
+        demo-stop
 
 all: $(MODULE)
 
@@ -40,7 +42,7 @@ install: $(MODULE)
 	$(APXS) -i -n rai_embed mod_rai_embed.la
 
 clean:
-	rm -rf .libs *.la *.lo *.slo *.o tests/unit/*.bin tests/fuzz/*.bin bench/*.bin
+	rm -rf .libs build *.la *.lo *.slo *.o tests/unit/*.bin tests/fuzz/*.bin bench/*.bin
 
 deps:
 	sh scripts/install-deps.sh test
@@ -64,6 +66,23 @@ unit: tests/unit/test_scan.bin tests/unit/test_token.bin
 
 integration: $(MODULE)
 	$(PYTHON) -m pytest -q tests/integration
+
+# The module built with AddressSanitizer, in build/asan/, and the integration
+# tests run against it (httpd gets the ASan runtime preloaded).
+ASAN_RUNTIME = $(shell $(CC) -print-file-name=libasan.so)
+ASAN_MODULE  = build/asan/.libs/mod_rai_embed.so
+
+$(ASAN_MODULE): $(SOURCES) $(HEADERS)
+	mkdir -p build/asan
+	cp $(SOURCES) $(HEADERS) build/asan/
+	cd build/asan && $(APXS) -c $(WARNINGS) -Wc,-I/usr/include/json-c \
+	    -Wc,-fsanitize=address,undefined -Wc,-fno-omit-frame-pointer \
+	    -Wl,-fsanitize=address,undefined $(SOURCES) $(LIBS) >/dev/null
+
+asan-integration: $(ASAN_MODULE)
+	RAI_EMBED_SO=$(CURDIR)/$(ASAN_MODULE) \
+	RAI_HTTPD_ENV="LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1" \
+	$(PYTHON) -m pytest -q $(ASAN_TESTS)
 
 fuzz: tests/fuzz/fuzz_scan.c rai_scan.c
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -o tests/fuzz/fuzz_scan.bin tests/fuzz/fuzz_scan.c rai_scan.c

@@ -47,7 +47,9 @@ die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 case "$PORT" in
     ''|*[!0-9]*) die "PORT must be a number, not '$PORT'" ;;
 esac
-[ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || die "PORT must be 1-65535, not $PORT"
+if [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
+    die "PORT must be 1-65535, not $PORT"
+fi
 
 stop_hint() {
     if [ "$PORT" = 8080 ]; then echo "make demo-stop"; else echo "make demo-stop PORT=$PORT"; fi
@@ -275,6 +277,8 @@ do_start() {
 
     # Leftovers of a demo that did not stop cleanly.
     stop_standin >/dev/null
+    # Interrupted half-way: leave nothing running.
+    trap 'trap - INT TERM HUP; do_stop >/dev/null 2>&1; exit 130' INT TERM HUP
 
     mkdir -p "$base/conf" "$logs" "$rundir"
     static_modules=$("$APACHE" -l 2>/dev/null || true)
@@ -299,6 +303,7 @@ RaiEmbedAccessKey "${RAI_ACCESS_KEY}"'
         $launcher "$PYTHON" "$standin_script" --port 0 --ready-file "$standin_ready" \
             --access-id test-id --access-key test-secret-key-XYZZY \
             </dev/null >>"$logs/standin.log" 2>&1 &
+        echo "$!" >"$standin_pidfile"   # replaced by the pid it reports itself
         n=0
         while [ ! -s "$standin_ready" ]; do
             n=$((n + 1))
@@ -350,6 +355,8 @@ EOF
         do_stop >/dev/null
         die "httpd started but does not answer on 127.0.0.1:$PORT (log: $logs/error.log)"
     fi
+
+    trap - INT TERM HUP
 
     url="http://127.0.0.1:$PORT/"
     say ""

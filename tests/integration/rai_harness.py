@@ -427,6 +427,11 @@ class Httpd:
     def _environment(self):
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
         env["LANG"] = "C"
+        # RAI_HTTPD_ENV="LD_PRELOAD=... ASAN_OPTIONS=...": for every apache2 run (start,
+        # stop, -t, graceful), as an ASan-built module needs its runtime in all of them.
+        for item in shlex.split(os.environ.get("RAI_HTTPD_ENV", "")):
+            name, _, value = item.partition("=")
+            env[name] = value
         env.update(self.env)
         return env
 
