@@ -3,6 +3,8 @@
  */
 
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -22,6 +24,9 @@
 #define RAI_TOKEN_IDLE_MAX 16
 /* Retry-After longer than this is taken as this. */
 #define RAI_TOKEN_RETRY_AFTER_MAX 3600
+/* Lifetimes beyond this (seconds) are taken as this: no token lives a day,
+ * and larger numbers would overflow apr_time_t. */
+#define RAI_TOKEN_LIFETIME_MAX 86400
 
 struct rai_token_client {
 #if APR_HAS_THREADS
@@ -55,10 +60,23 @@ const char *rai_token_library_versions(apr_pool_t *p)
                         json_c_version());
 }
 
+/* 127.0.0.0/8, ::1 or localhost: a name that merely starts with "127."
+ * is a DNS name like any other. */
 static int rai_token_host_is_loopback(const char *host)
 {
-    return !strcasecmp(host, "localhost") || !strcmp(host, "::1")
-           || !strncmp(host, "127.", 4);
+    struct in_addr v4;
+    struct in6_addr v6;
+
+    if (!strcasecmp(host, "localhost")) {
+        return 1;
+    }
+    if (inet_pton(AF_INET, host, &v4) == 1) {
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    }
+    if (inet_pton(AF_INET6, host, &v6) == 1) {
+        return IN6_IS_ADDR_LOOPBACK(&v6);
+    }
+    return 0;
 }
 
 const char *rai_token_url_check(apr_pool_t *p, const char *url)
@@ -178,12 +196,23 @@ apr_time_t rai_token_jwt_exp(apr_pool_t *p, const char *token,
         && (json_object_is_type(exp, json_type_int)
             || json_object_is_type(exp, json_type_double))) {
         apr_int64_t seconds = json_object_get_int64(exp);
-        if (seconds > 0) {
+        /* beyond year 9999 is no date: ignore it rather than overflow */
+        if (seconds > 0 && seconds < APR_INT64_C(253402300800)) {
             result = apr_time_from_sec(seconds);
         }
     }
     json_object_put(payload);
     return result;
+}
+
+static int rai_token_only_space(const char *p, apr_size_t len)
+{
+    while (len--) {
+        if (!apr_isspace(*p++)) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 rai_token_status_e rai_token_parse_response(apr_pool_t *p, long http_status,
@@ -212,9 +241,12 @@ rai_token_status_e rai_token_parse_response(apr_pool_t *p, long http_status,
         *reason = "out of memory";
         return RAI_TOKEN_E_INTERNAL;
     }
+    json_tokener_set_flags(tokener, JSON_TOKENER_STRICT);
     answer = json_tokener_parse_ex(tokener, body, (int)len);
     if (!answer || json_tokener_get_error(tokener) != json_tokener_success
-        || !json_object_is_type(answer, json_type_object)) {
+        || !json_object_is_type(answer, json_type_object)
+        || !rai_token_only_space(body + json_tokener_get_parse_end(tokener),
+                                 len - json_tokener_get_parse_end(tokener))) {
         *reason = "the answer is not a JSON object";
         status = RAI_TOKEN_E_NOT_JSON;
     }
@@ -242,11 +274,17 @@ rai_token_status_e rai_token_parse_response(apr_pool_t *p, long http_status,
             if (json_object_object_get_ex(data, "expiresIn", &expires_in)
                 && json_object_is_type(expires_in, json_type_int)
                 && json_object_get_int64(expires_in) > 0) {
-                token->expires = now + apr_time_from_sec(
-                                     json_object_get_int64(expires_in));
+                apr_int64_t seconds = json_object_get_int64(expires_in);
+                if (seconds > RAI_TOKEN_LIFETIME_MAX) {
+                    seconds = RAI_TOKEN_LIFETIME_MAX;
+                }
+                token->expires = now + apr_time_from_sec(seconds);
             }
             else if ((exp = rai_token_jwt_exp(p, value, value_len)) > now) {
-                token->expires = exp;
+                token->expires = exp - now > apr_time_from_sec(
+                                     RAI_TOKEN_LIFETIME_MAX)
+                                 ? now + apr_time_from_sec(RAI_TOKEN_LIFETIME_MAX)
+                                 : exp;
             }
             else {
                 token->expires = now + apr_time_from_sec(RAI_TOKEN_LIFETIME);
@@ -377,12 +415,18 @@ static size_t rai_token_on_header(char *line, size_t size, size_t nitems,
     apr_size_t n = size * nitems;
 
     if (n > 12 && !strncasecmp(line, "Retry-After:", 12)) {
-        char *value = apr_pstrmemdup(answer->pool, line + 12, n - 12);
-        char *end;
+        const char *start = line + 12, *stop = line + n;
+        char *value, *end;
         apr_int64_t seconds;
         apr_time_t when;
 
-        apr_collapse_spaces(value, value);
+        while (start < stop && apr_isspace(*start)) {
+            start++;
+        }
+        while (stop > start && apr_isspace(stop[-1])) {
+            stop--;
+        }
+        value = apr_pstrmemdup(answer->pool, start, (apr_size_t)(stop - start));
         seconds = apr_strtoi64(value, &end, 10);
         if (end != value && !*end) {
             if (seconds < 0) {
@@ -500,6 +544,9 @@ rai_token_status_e rai_token_fetch(rai_token_client_t *client, apr_pool_t *p,
         }
         rai_token_handle_put(client, curl, 0, connects);
         rai_token_error_set(err, status, http_status, reason);
+        if (http_status == 429 || http_status == 503) {
+            err->retry_after = answer.retry_after;
+        }
         return status;
     }
 

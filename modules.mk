@@ -1,0 +1,25 @@
+# mod_rai_embed: link rules for httpd's build system (build/special.mk, build/rules.mk).
+#
+# In an httpd source tree, configure writes this file again from config.m4 (with the
+# flags it found).  This copy is for building against an installed httpd's build files,
+# the way `apxs -g` sets a module directory up, e.g. on Debian:
+#
+#   make -f Makefile.in top_srcdir=/usr/share/apache2 top_builddir=/usr/share/apache2 \
+#        builddir=. srcdir=. local-shared-build
+#
+# (The usual standalone build is still plain `make`, which uses apxs.)
+
+rai_embed_objs = mod_rai_embed.lo rai_scan.lo rai_token.lo rai_identity.lo \
+                 rai_cache.lo rai_flight.lo
+
+# libcurl, json-c and OpenSSL's libcrypto, from pkg-config when it knows them.
+RAI_EMBED_PKGS = libcurl json-c libcrypto
+MOD_RAI_EMBED_LDADD ?= $(shell pkg-config --libs $(RAI_EMBED_PKGS) 2>/dev/null \
+                                || echo -lcurl -ljson-c -lcrypto)
+MOD_CFLAGS ?= $(shell pkg-config --cflags $(RAI_EMBED_PKGS) 2>/dev/null)
+
+mod_rai_embed.la: $(rai_embed_objs:.lo=.slo)
+	$(SH_LINK) -rpath $(libexecdir) -module -avoid-version $(rai_embed_objs) $(MOD_RAI_EMBED_LDADD)
+
+static =
+shared = mod_rai_embed.la
