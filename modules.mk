@@ -4,8 +4,11 @@
 # flags it found).  This copy is for building against an installed httpd's build files,
 # the way `apxs -g` sets a module directory up, e.g. on Debian:
 #
+#   touch .deps
 #   make -f Makefile.in top_srcdir=/usr/share/apache2 top_builddir=/usr/share/apache2 \
 #        builddir=. srcdir=. local-shared-build
+#
+# which leaves .libs/mod_rai_embed.so.
 #
 # (The usual standalone build is still plain `make`, which uses apxs.)
 

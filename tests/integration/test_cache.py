@@ -1,0 +1,636 @@
+"""Caching, single flight, connection reuse and back-off (SPEC.md section 5).
+
+Every test runs a real httpd (event MPM) against the token API stand-in.  Users sign in
+with Basic auth, so the identity is the default `data-customer-id user`.  The stand-in
+counts token requests and the TCP connections that carried them; the access log carries
+each response's rai-embed note and the pid of the child that served it.
+
+memcached and redis-server run as private processes on free loopback ports (fixtures
+below), so the memcache: and redis: providers are tested against the real thing.
+"""
+
+import binascii
+import concurrent.futures
+import re
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from rai_harness import (ACCESS_ID, TOKEN_PATH, embed_tokens, free_port, jwt_payload,
+                         loopback_session, rai_conf, token_payload, wait_for)
+
+# Two widgets: one token per response, shared by both (token_payload checks that).
+WIDGET_PAGE = ('<html><body><rai-store-widget community-id="c1"></rai-store-widget>\n'
+               '<rai-widget community-id="c1"></rai-widget></body></html>\n')
+
+# One child process with room for a 16-way burst; the snippet comes after the harness's
+# MPM block, so these override it.
+ONE_PROCESS = """
+StartServers 1
+ServerLimit 1
+ThreadLimit 32
+ThreadsPerChild 32
+MinSpareThreads 1
+MaxSpareThreads 64
+MaxRequestWorkers 32
+"""
+
+# mod_socache_memcache logs its own failures at error (retrieve) and crit (store) level.
+MEMCACHE_ERRORS = (r"AH00791: scache_mc: 'retrieve' FAIL",
+                   r"AH00790: scache_mc: error setting key")
+
+
+def password(user):
+    return "pw-" + user
+
+
+def widget_site(httpd, standin, users, extra="", **overrides):
+    """The widget page behind Basic auth for users, RaiEmbed configured against the
+    stand-in (overrides as for rai_conf), plus extra configuration."""
+    httpd.write("widget.html", WIDGET_PAGE)
+    password_file = httpd.htpasswd({user: password(user) for user in users})
+    return rai_conf(standin, **overrides) + """
+<Directory "{docroot}">
+    AuthType Basic
+    AuthName "cache"
+    AuthUserFile "{password_file}"
+    Require valid-user
+</Directory>
+""".format(docroot=httpd.docroot, password_file=password_file) + extra
+
+
+_local = threading.local()
+
+
+def page(httpd, user, *, host=None, close=False, own_session=False):
+    """GET the widget page as user; returns (response, seconds).  own_session: a session
+    of this thread's own (for requests from several threads at once)."""
+    headers = {}
+    if host:
+        headers["Host"] = host
+    if close:
+        headers["Connection"] = "close"
+    started = time.monotonic()
+    if own_session:
+        session = getattr(_local, "session", None)
+        if session is None:
+            session = _local.session = loopback_session()
+        response = session.get(httpd.url("widget.html"), auth=(user, password(user)),
+                               headers=headers, timeout=15, allow_redirects=False)
+        for secret in httpd.secrets:
+            assert secret.encode() not in response.content
+    else:
+        response = httpd.get("widget.html", auth=(user, password(user)), headers=headers,
+                             timeout=15)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200, response.status_code
+    return response, elapsed
+
+
+def token_of(response):
+    tokens = embed_tokens(response.text)
+    assert tokens, "no embed-token in the page"
+    token_payload(response.text)    # all widgets carry the same token
+    return tokens[0]
+
+
+def log_lines(httpd, tag, level=None):
+    return [line for line in httpd.error_log().splitlines()
+            if tag in line and (level is None or ("[rai_embed:%s]" % level) in line)]
+
+
+def new_session(httpd):
+    """Forget the keep-alive connections of httpd's session (after a graceful restart the
+    old children close them)."""
+    httpd.session.close()
+    httpd.session = loopback_session()
+
+
+# ----------------------------------------------------------------- cache servers
+
+class CacheServer:
+    """memcached or redis-server in a process of its own, on a free loopback port."""
+
+    def __init__(self, name, argv_for_port, workdir):
+        self.name, self.argv_for_port, self.workdir = name, argv_for_port, workdir
+        self.process = None
+        self.port = None
+
+    def start(self, port=None):
+        for attempt in range(3):
+            self.port = port or free_port()
+            log = open(self.workdir / ("%s.log" % self.name), "ab")
+            self.process = subprocess.Popen(self.argv_for_port(self.port), cwd=self.workdir,
+                                            stdin=subprocess.DEVNULL, stdout=log,
+                                            stderr=subprocess.STDOUT)
+            log.close()
+            if wait_for(lambda: self.process.poll() is not None or self._accepts(), 10) \
+                    and self.process.poll() is None:
+                return self
+            self.stop()
+            if port:
+                break
+        raise RuntimeError("%s did not start:\n%s" % (
+            self.name, (self.workdir / ("%s.log" % self.name)).read_text(errors="replace")))
+
+    def _accepts(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@pytest.fixture
+def memcached(workdir):
+    server = CacheServer("memcached", lambda port: [
+        "memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-u", "memcache"],
+        workdir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis(workdir):
+    server = CacheServer("redis", lambda port: [
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no", "--dir", str(workdir)], workdir).start()
+    yield server
+    server.stop()
+
+
+def redis_cli(server, *args):
+    return subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(server.port), *args],
+                          capture_output=True, text=True, check=True, timeout=10).stdout
+
+
+# ------------------------------------------------------------------- the cache
+
+def test_two_users_two_calls(httpd_factory, standin):
+    """shmcb (the default), several children: 2 users x 25 pages = 2 token requests.  The
+    pages go one after another on fresh connections, so that they spread over the
+    children; the shmcb cache is shared by all of them."""
+    httpd = httpd_factory()
+    users = ("alice", "bob")
+    httpd.configure(widget_site(httpd, standin, users)).start()
+
+    tokens = {user: set() for user in users}
+    for user in users:
+        for i in range(25):
+            response, _ = page(httpd, user, close=True)
+            tokens[user].add(token_of(response))
+            assert token_payload(response.text)["sub"] == user
+
+    stats = standin.stats()
+    assert stats["token_requests"] == 2
+    assert stats["rejected"] == 0
+    assert {r["identity"]["data-customer-id"] for r in stats["requests"]} == set(users)
+    for user in users:
+        assert len(tokens[user]) == 1, "%s got %d different tokens" % (user, len(tokens[user]))
+    issued = {r["identity"]["data-customer-id"]: r["token"] for r in stats["requests"]}
+    assert {user: next(iter(tokens[user])) for user in users} == issued
+
+    entries = httpd.access_log()
+    assert len(entries) == 50
+    for user in users:
+        notes = [e["rai_embed"] for e in entries if e["user"] == user]
+        assert notes == ["fetched"] + ["cached"] * 24, (user, notes)
+    # shared, not per process: other children served the token one child fetched
+    for user in users:
+        mine = [e for e in entries if e["user"] == user]
+        fetcher = mine[0]["pid"]
+        assert any(e["pid"] != fetcher for e in mine), \
+            "every page for %s was served by the child that fetched its token" % user
+
+
+def test_short_lived_not_reused(httpd_factory, standin):
+    """A token that lives 30 s goes into its own page only: every page fetches.  One that
+    lives 62 s is reused at once, but not once less than 60 s are left."""
+    httpd = httpd_factory()
+    httpd.configure(widget_site(httpd, standin, ["alice"])).start()
+
+    standin.control(lifetime=30)
+    tokens = [token_of(page(httpd, "alice")[0]) for _ in range(4)]
+    assert standin.stats()["token_requests"] == 4
+    assert len(set(tokens)) == 4, "a token with 30 s left was reused"
+    assert all(jwt_payload(t)["sub"] == "alice" for t in tokens)
+    assert httpd.notes() == ["fetched"] * 4
+
+    standin.control(lifetime=62)
+    first = token_of(page(httpd, "alice")[0])
+    again = token_of(page(httpd, "alice")[0])
+    assert again == first                       # 61.9 s left: reused
+    assert standin.stats()["token_requests"] == 5
+    time.sleep(2.5)                             # 59.5 s left: never reused
+    later = token_of(page(httpd, "alice")[0])
+    assert later != first
+    assert standin.stats()["token_requests"] == 6
+    assert httpd.notes()[4:] == ["fetched", "cached", "fetched"]
+
+
+def test_token_reuse_limit(httpd_factory, standin):
+    """RaiEmbedTokenReuse 2: a 15-minute token is reused within 2 s, refetched after 3 s."""
+    httpd = httpd_factory()
+    httpd.configure(widget_site(httpd, standin, ["alice"], TokenReuse="2")).start()
+
+    first = token_of(page(httpd, "alice")[0])
+    assert token_of(page(httpd, "alice")[0]) == first
+    assert token_of(page(httpd, "alice")[0]) == first
+    assert standin.stats()["token_requests"] == 1
+    time.sleep(3)
+    second = token_of(page(httpd, "alice")[0])
+    assert second != first
+    assert jwt_payload(second)["sub"] == "alice"
+    assert token_of(page(httpd, "alice")[0]) == second
+    assert standin.stats()["token_requests"] == 2
+    assert httpd.notes() == ["fetched", "cached", "cached", "fetched", "cached"]
+
+
+# ---------------------------------------------------------------- single flight
+
+def test_burst_one_call(httpd_factory, standin):
+    """16 pages for a user not yet cached, all at once, in one process, while the API
+    takes 1 s: one token request, and all 16 pages carry its token."""
+    httpd = httpd_factory()
+    httpd.configure(widget_site(httpd, standin, ["carol"], ONE_PROCESS)).start()
+    standin.control(mode="slow", delay=1)
+
+    barrier = threading.Barrier(16)
+
+    def one(_):
+        barrier.wait(10)
+        return page(httpd, "carol", own_session=True)
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(one, range(16)))
+
+    stats = standin.stats()
+    assert stats["token_requests"] == 1
+    issued = stats["requests"][0]["token"]
+    assert issued
+    for response, elapsed in results:
+        assert token_of(response) == issued
+        assert token_payload(response.text)["sub"] == "carol"
+        assert elapsed < 3.5, "a page waited %.1f s" % elapsed
+    entries = httpd.access_log(wait_for_lines=16)
+    assert len(entries) == 16
+    assert len({e["pid"] for e in entries}) == 1
+    # the leader and its 15 followers: all "fetched" (DESIGN-NOTES)
+    assert [e["rai_embed"] for e in entries] == ["fetched"] * 16
+
+
+def test_no_crossed_tokens(httpd_factory, standin):
+    """300 pages for 10 users, 16 at a time, over several children: every page carries a
+    token naming its own user."""
+    httpd = httpd_factory()
+    users = ["user%02d" % i for i in range(10)]
+    httpd.configure(widget_site(httpd, standin, users)).start()
+    standin.control(mode="slow", delay=0.05)    # calls overlap with other pages
+
+    def one(i):
+        user = users[(i * 7) % len(users)]
+        response, _ = page(httpd, user, close=True, own_session=True)
+        return user, response
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(one, range(300)))
+
+    crossed = []
+    for user, response in results:
+        claims = token_payload(response.text)
+        if claims["sub"] != user or claims["ids"] != {"data-customer-id": user}:
+            crossed.append((user, claims["ids"]))
+    assert not crossed, "pages carry another user's token: %r" % crossed[:10]
+
+    entries = httpd.access_log(wait_for_lines=300)
+    assert len(entries) == 300
+    assert set(e["rai_embed"] for e in entries) <= {"fetched", "cached"}
+    pids = {e["pid"] for e in entries}
+    assert len(pids) >= 2, "one child served all pages"
+    stats = standin.stats()
+    assert stats["rejected"] == 0
+    # one call per user and process at most (single flight per process, shared cache)
+    assert len(users) <= stats["token_requests"] <= len(users) * len(pids)
+    assert stats["token_requests"] == stats["ok"]
+
+
+# ---------------------------------------------------------------- connections
+
+def test_misses_reuse_connection(httpd_factory, standin):
+    """Six users one after another in one process: six token requests over one kept-alive
+    connection to the API."""
+    httpd = httpd_factory()
+    users = ["u%d" % i for i in range(6)]
+    httpd.configure(widget_site(httpd, standin, users, ONE_PROCESS)).start()
+
+    for user in users:
+        response, _ = page(httpd, user, close=True)
+        assert token_payload(response.text)["sub"] == user
+
+    stats = standin.stats()
+    assert stats["token_requests"] == 6
+    assert stats["token_connections"] == 1
+    assert len({r["conn"] for r in stats["requests"]}) == 1
+    assert httpd.notes() == ["fetched"] * 6
+    assert len({e["pid"] for e in httpd.access_log()}) == 1
+
+
+# ---------------------------------------------------------------- graceful restart
+
+def test_shmcb_graceful_restart(httpd_factory, standin):
+    """After a graceful restart pages still get tokens (shmcb starts empty: one refetch
+    is allowed), and the cache works again at once."""
+    httpd = httpd_factory()
+    httpd.configure(widget_site(httpd, standin, ["alice"])).start()
+
+    before = token_of(page(httpd, "alice")[0])
+    assert token_of(page(httpd, "alice")[0]) == before
+    assert standin.stats()["token_requests"] == 1
+
+    httpd.graceful()
+    new_session(httpd)
+    tokens = [token_of(page(httpd, "alice", close=True)[0]) for _ in range(5)]
+    assert all(jwt_payload(t)["sub"] == "alice" for t in tokens)
+    assert len(set(tokens)) == 1
+    assert standin.stats()["token_requests"] <= 2
+    notes = httpd.notes()
+    assert notes[:2] == ["fetched", "cached"]
+    assert notes[2] in ("fetched", "cached")
+    assert notes[3:] == ["cached"] * 4
+
+
+def test_memcache_graceful_and_farm(httpd_factory, standin, memcached):
+    """memcache: a token cached before a graceful restart is served after it, and a
+    second server on the same memcached (a web farm) serves it too."""
+    cache = "memcache:127.0.0.1:%d" % memcached.port
+    httpd = httpd_factory(modules=["socache_memcache"])
+    httpd.configure(widget_site(httpd, standin, ["alice"], Cache=cache)).start()
+
+    before = token_of(page(httpd, "alice")[0])
+    assert token_of(page(httpd, "alice")[0]) == before
+    httpd.graceful()
+    new_session(httpd)
+    after = [token_of(page(httpd, "alice", close=True)[0]) for _ in range(3)]
+    assert after == [before] * 3
+    assert standin.stats()["token_requests"] == 1
+    assert httpd.notes() == ["fetched", "cached", "cached", "cached", "cached"]
+
+    other = httpd_factory(modules=["socache_memcache"])
+    other.configure(widget_site(other, standin, ["alice"], Cache=cache)).start()
+    assert token_of(page(other, "alice")[0]) == before
+    assert other.notes() == ["cached"]
+    assert standin.stats()["token_requests"] == 1
+
+
+@pytest.mark.expect_error(*MEMCACHE_ERRORS)
+def test_memcached_down(httpd_factory, standin, memcached):
+    """memcached stops: pages still get fresh tokens, and RAI0020 says the cache failed."""
+    httpd = httpd_factory(modules=["socache_memcache"])
+    httpd.configure(widget_site(httpd, standin, ["alice"],
+                                Cache="memcache:127.0.0.1:%d" % memcached.port)).start()
+    first = token_of(page(httpd, "alice")[0])
+    assert token_of(page(httpd, "alice")[0]) == first
+    assert httpd.notes() == ["fetched", "cached"]
+
+    memcached.stop()
+    for _ in range(4):
+        response, elapsed = page(httpd, "alice")
+        assert token_payload(response.text)["sub"] == "alice"
+        assert elapsed < 2
+    assert httpd.notes()[2:] == ["fetched"] * 4
+    assert standin.stats()["token_requests"] == 5
+    assert log_lines(httpd, "RAI0020", "warn"), "no RAI0020 warning:\n" + httpd.error_log()
+
+
+def test_redis_cache(httpd_factory, standin, redis):
+    """redis: two pages for one user make one call; the token is kept under a hashed key,
+    no longer than RaiEmbedTokenReuse."""
+    httpd = httpd_factory(modules=["socache_redis"])
+    httpd.configure(widget_site(httpd, standin, ["alice"], TokenReuse="100",
+                                Cache="redis:127.0.0.1:%d" % redis.port)).start()
+
+    first = token_of(page(httpd, "alice")[0])
+    assert token_of(page(httpd, "alice")[0]) == first
+    assert standin.stats()["token_requests"] == 1
+    assert httpd.notes() == ["fetched", "cached"]
+
+    keys = redis_cli(redis, "--scan").split()
+    assert len(keys) == 1, keys
+    key = keys[0]
+    assert "alice" not in key and binascii.hexlify(b"alice").decode() not in key
+    # the provider's key is its namespace and the hex of our id: a hex SHA-256
+    match = re.fullmatch(r"[^:]*:([0-9a-f]+)", key)
+    assert match, key
+    assert re.fullmatch(r"[0-9a-f]{64}", binascii.unhexlify(match.group(1)).decode())
+    ttl = int(redis_cli(redis, "TTL", key))
+    assert 90 <= ttl <= 100, ttl
+    assert first in redis_cli(redis, "GET", key)
+
+
+def test_cache_none(httpd_factory, standin):
+    httpd = httpd_factory()
+    httpd.configure(widget_site(httpd, standin, ["alice"], Cache="none")).start()
+
+    tokens = [token_of(page(httpd, "alice")[0]) for _ in range(3)]
+    assert len(set(tokens)) == 3
+    assert all(jwt_payload(t)["sub"] == "alice" for t in tokens)
+    assert standin.stats()["token_requests"] == 3
+    assert httpd.notes() == ["fetched"] * 3
+
+
+# ------------------------------------------------------------------- back-off
+
+def test_timeout_backoff_recovery(httpd_factory, standin):
+    """The API hangs (3 s) beyond RaiEmbedTimeout 0.2 0.5: the first pages wait 0.5 s,
+    then after 3 failures pages cost nothing and make no calls; once the API answers
+    again a page gets a token after the back-off."""
+    httpd = httpd_factory()
+    users = ["u%d" % i for i in range(40)]
+    httpd.configure(widget_site(httpd, standin, users, ONE_PROCESS,
+                                Timeout="0.2 0.5")).start()
+    standin.control(mode="slow", delay=3)
+
+    for i in range(3):
+        response, elapsed = page(httpd, users[i])
+        assert not embed_tokens(response.text)
+        assert 0.4 <= elapsed < 1.5, "page %d took %.2f s" % (i, elapsed)
+    assert standin.stats()["token_requests"] == 3
+
+    # back-off (1 s): fast pages, no calls
+    for i in range(3, 8):
+        response, elapsed = page(httpd, users[i])
+        assert not embed_tokens(response.text)
+        assert elapsed < 0.2, "page during back-off took %.2f s" % elapsed
+    assert standin.stats()["token_requests"] == 3
+    assert httpd.notes() == ["error"] * 8
+
+    standin.control(mode="ok")
+    deadline = time.monotonic() + 10
+    got = None
+    i = 8
+    while time.monotonic() < deadline:
+        response, elapsed = page(httpd, users[i])
+        assert elapsed < 1.5
+        if embed_tokens(response.text):
+            got = users[i]
+            assert token_payload(response.text)["sub"] == users[i]
+            break
+        i += 1
+        time.sleep(0.25)
+    assert got, "no token within 10 s after the API came back"
+    assert httpd.notes()[-1] == "fetched"
+    assert set(httpd.notes()[:-1]) == {"error"}
+    assert log_lines(httpd, "RAI0011", "warn")
+    assert log_lines(httpd, "RAI0022", "warn"), "no RAI0022 warning"
+    assert "after repeated failures" in log_lines(httpd, "RAI0022", "warn")[0]
+    assert log_lines(httpd, "RAI0023", "notice"), "no RAI0023 notice"
+
+
+def test_503_ordinary_failure(httpd_factory, standin):
+    """503 without Retry-After: two more calls before the back-off starts.  503 with
+    Retry-After: 2: no call for 2 s at once."""
+    httpd = httpd_factory()
+    users = ["u%d" % i for i in range(30)]
+    httpd.configure(widget_site(httpd, standin, users, ONE_PROCESS)).start()
+    standin.control(mode="503")
+
+    for i in range(3):
+        response, _ = page(httpd, users[i])
+        assert not embed_tokens(response.text)
+        assert standin.stats()["token_requests"] == i + 1
+    response, elapsed = page(httpd, users[3])       # the 3rd failure started a back-off
+    assert standin.stats()["token_requests"] == 3
+    assert elapsed < 0.2
+    backoffs = log_lines(httpd, "RAI0022", "warn")
+    assert len(backoffs) == 1 and "after repeated failures" in backoffs[0], backoffs
+
+    # wait out the 1 s back-off: the next failure (a 503 with Retry-After) counts anew
+    time.sleep(1.2)
+    standin.control(mode="503", retry_after=2, times=1)
+    started = time.monotonic()
+    page(httpd, users[4])
+    assert standin.stats()["token_requests"] == 4
+    i = 5
+    while time.monotonic() - started < 1.7:
+        response, elapsed = page(httpd, users[i])
+        assert not embed_tokens(response.text)
+        assert elapsed < 0.2
+        i += 1
+        time.sleep(0.2)
+    assert standin.stats()["token_requests"] == 4
+    assert wait_for(lambda: embed_tokens(page(httpd, users[i])[0].text), 4, interval=0.2)
+    assert standin.stats()["token_requests"] == 5
+    assert any("(Retry-After)" in line and "2000 ms" in line
+               for line in httpd.error_log().splitlines() if "RAI0022" in line)
+
+
+def test_429_retry_after_30(httpd_factory, standin):
+    """A 429 with Retry-After: 30: for 30 s pages come fast with note error and no call
+    reaches the API (which answers again at once); after 30 s a page gets a token."""
+    httpd = httpd_factory()
+    users = ["u%d" % i for i in range(60)]
+    httpd.configure(widget_site(httpd, standin, users, ONE_PROCESS)).start()
+    standin.control(mode="429", retry_after=30, times=1)    # then "ok" again
+
+    started = time.monotonic()
+    response, _ = page(httpd, users[0])
+    answered = time.monotonic()
+    assert not embed_tokens(response.text)
+    assert standin.stats()["token_requests"] == 1
+
+    i = 1
+    while time.monotonic() < started + 29.5:
+        response, elapsed = page(httpd, users[i])
+        assert not embed_tokens(response.text), \
+            "a token %.1f s after Retry-After: 30" % (time.monotonic() - started)
+        assert elapsed < 0.2
+        assert standin.stats()["token_requests"] == 1
+        i += 1
+        time.sleep(1)
+    assert set(httpd.notes()) == {"error"}
+
+    # the back-off ends 30 s after the 429 came back
+    time.sleep(max(0, answered + 30.2 - time.monotonic()))
+    deadline = time.monotonic() + 3
+    while True:
+        response, _ = page(httpd, users[i])
+        i += 1
+        if embed_tokens(response.text) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert token_payload(response.text)["sub"] == users[i - 1]
+    assert standin.stats()["token_requests"] == 2
+    assert httpd.notes()[-1] == "fetched"
+    assert any("(Retry-After)" in line and "30000 ms" in line
+               for line in log_lines(httpd, "RAI0022", "warn"))
+    assert log_lines(httpd, "RAI0023", "notice")
+
+
+def test_backoff_per_endpoint(httpd_factory, standin):
+    """Three name-based vhosts in one process: 'good' uses the stand-in; 'deadurl' a
+    token URL where nothing listens; 'badid' the stand-in with an access id it refuses.
+    Both failing ones go into back-off; 'good' keeps getting tokens, and its successes end
+    neither of the others' back-off."""
+    httpd = httpd_factory()
+    users = ["u%d" % i for i in range(40)]
+    dead_url = "http://127.0.0.1:%d%s" % (free_port(), TOKEN_PATH)
+    vhosts = """
+<VirtualHost *>
+    ServerName good.test
+</VirtualHost>
+<VirtualHost *>
+    ServerName deadurl.test
+    RaiEmbedTokenURL %s
+</VirtualHost>
+<VirtualHost *>
+    ServerName badid.test
+    RaiEmbedAccessId other-%s
+</VirtualHost>
+""" % (dead_url, ACCESS_ID)
+    httpd.configure(widget_site(httpd, standin, users, ONE_PROCESS + vhosts)).start()
+
+    # 'badid' fails 3 times (401) and goes into back-off
+    for i in range(3):
+        response, _ = page(httpd, users[i], host="badid.test")
+        assert not embed_tokens(response.text)
+    assert standin.stats()["token_requests"] == 3
+    assert standin.stats()["rejected"] == 3
+    # 'deadurl' fails 3 times (connection refused) and goes into back-off
+    for i in range(3, 6):
+        response, _ = page(httpd, users[i], host="deadurl.test")
+        assert not embed_tokens(response.text)
+    backoffs = log_lines(httpd, "RAI0022")
+    assert any(standin.url in line for line in backoffs), backoffs
+    assert any(dead_url in line for line in backoffs), backoffs
+
+    # 'good' is not silenced: every new user is a call, and gets its token
+    for i in range(6, 10):
+        response, _ = page(httpd, users[i], host="good.test")
+        assert token_payload(response.text)["sub"] == users[i]
+    assert standin.stats()["token_requests"] == 3 + 4
+
+    # ... and the others are still in back-off
+    response, elapsed = page(httpd, users[10], host="badid.test")
+    assert not embed_tokens(response.text)
+    response, elapsed = page(httpd, users[11], host="deadurl.test")
+    assert not embed_tokens(response.text)
+    assert standin.stats()["token_requests"] == 3 + 4
+    assert standin.stats()["rejected"] == 3
+
+    notes = httpd.notes()
+    assert notes == ["error"] * 6 + ["fetched"] * 4 + ["error"] * 2
+    debug = httpd.error_log()
+    assert "RAI0024" in debug and dead_url in debug
