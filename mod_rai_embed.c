@@ -87,6 +87,7 @@ static const char *const rai_embed_default_types[] = {
 };
 
 static const apr_array_header_t *rai_embed_default_identifiers;
+static ap_filter_rec_t *rai_embed_headers_handle;
 static rai_token_client_t *rai_embed_client;
 static rai_flight_table_t *rai_embed_flights;
 
@@ -915,7 +916,11 @@ static rai_embed_action_e rai_embed_action(ap_filter_t *f)
         || !rai_embed_type_matches(r, dconf)) {
         return RAI_EMBED_SKIP;
     }
+    /* CGI and FastCGI headers arrive in err_headers_out */
     encoding = apr_table_get(r->headers_out, "Content-Encoding");
+    if (!encoding) {
+        encoding = apr_table_get(r->err_headers_out, "Content-Encoding");
+    }
     if (!encoding) {
         encoding = r->content_encoding;
     }
@@ -927,6 +932,44 @@ static rai_embed_action_e rai_embed_action(ap_filter_t *f)
     }
     /* a HEAD answer carries the headers its GET would */
     return r->header_only ? RAI_EMBED_HEADERS : RAI_EMBED_SCAN;
+}
+
+/* RAI_EMBED_HEADERS: the header changes of a page we rewrite.  It runs
+ * after mod_headers and mod_deflate (CONTENT_SET) but before mod_cache's
+ * CACHE_SAVE and the protocol filters, so nothing set on the way can make
+ * the page public again, and a cache sees it as it leaves. */
+static apr_status_t rai_embed_headers_filter(ap_filter_t *f,
+                                             apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+
+    /* the length changes, and the page must not outlive its token in a
+     * shared cache or come back as a 304 */
+    apr_table_unset(r->headers_out, "Content-Length");
+    apr_table_unset(r->headers_out, "ETag");
+    apr_table_unset(r->err_headers_out, "ETag");
+    apr_table_unset(r->headers_out, "Last-Modified");
+    apr_table_unset(r->err_headers_out, "Last-Modified");
+    rai_embed_make_private(r);
+    ap_remove_output_filter(f);
+
+    if (r->header_only) {
+        /* A HEAD would get the unchanged file's length from the
+         * content-length filter: sending the headers on their own first
+         * keeps it from counting. */
+        apr_bucket_brigade *headers = apr_brigade_create(r->pool,
+                                                         f->c->bucket_alloc);
+        apr_status_t rv;
+
+        APR_BRIGADE_INSERT_TAIL(headers,
+                                apr_bucket_flush_create(f->c->bucket_alloc));
+        rv = ap_pass_brigade(f->next, headers);
+        apr_brigade_destroy(headers);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return ap_pass_brigade(f->next, bb);
 }
 
 static apr_status_t rai_embed_pass(ap_filter_t *f, rai_embed_ctx *ctx)
@@ -958,12 +1001,8 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
         action = ap_get_module_config(r->request_config, &rai_embed_module)
                  ? RAI_EMBED_SKIP : rai_embed_action(f);
         if (action != RAI_EMBED_SKIP) {
-            /* the length changes, and the page must not outlive its token
-             * in a shared cache or come back as a 304 */
-            apr_table_unset(r->headers_out, "Content-Length");
-            apr_table_unset(r->headers_out, "ETag");
-            apr_table_unset(r->headers_out, "Last-Modified");
-            rai_embed_make_private(r);
+            ap_add_output_filter_handle(rai_embed_headers_handle, NULL, r,
+                                        r->connection);
         }
         if (action != RAI_EMBED_SCAN) {
             ap_remove_output_filter(f);
@@ -1080,6 +1119,10 @@ static void rai_embed_register_hooks(apr_pool_t *p)
                           APR_HOOK_MIDDLE);
     ap_register_output_filter(RAI_EMBED_FILTER, rai_embed_out_filter,
                               rai_embed_filter_init, AP_FTYPE_RESOURCE);
+    rai_embed_headers_handle =
+        ap_register_output_filter("RAI_EMBED_HEADERS",
+                                  rai_embed_headers_filter, NULL,
+                                  AP_FTYPE_CONTENT_SET);
 }
 
 AP_DECLARE_MODULE(rai_embed) = {

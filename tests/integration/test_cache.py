@@ -205,13 +205,14 @@ def test_two_users_two_calls(httpd_factory, standin):
 
     entries = httpd.access_log()
     assert len(entries) == 50
+    # (children write their access-log lines in the order they finish, not in order)
     for user in users:
-        notes = [e["rai_embed"] for e in entries if e["user"] == user]
-        assert notes == ["fetched"] + ["cached"] * 24, (user, notes)
+        notes = sorted(e["rai_embed"] for e in entries if e["user"] == user)
+        assert notes == ["cached"] * 24 + ["fetched"], (user, notes)
     # shared, not per process: other children served the token one child fetched
     for user in users:
         mine = [e for e in entries if e["user"] == user]
-        fetcher = mine[0]["pid"]
+        fetcher = next(e["pid"] for e in mine if e["rai_embed"] == "fetched")
         assert any(e["pid"] != fetcher for e in mine), \
             "every page for %s was served by the child that fetched its token" % user
 
@@ -292,6 +293,39 @@ def test_burst_one_call(httpd_factory, standin):
     assert [e["rai_embed"] for e in entries] == ["fetched"] * 16
 
 
+def test_burst_race_one_call(httpd_factory, standin):
+    """Single flight when the API answers at once: 40 new users, each hit by 24 pages at
+    once in one process, make 40 calls.  A page whose cache lookup missed while its
+    user's call was in flight must not make a second call because that call has just
+    landed (and its token is not in the cache yet)."""
+    httpd = httpd_factory(loglevel="warn")
+    users = ["r%02d" % i for i in range(40)]
+    httpd.configure(widget_site(httpd, standin, users, ONE_PROCESS)).start()
+
+    def burst(user):
+        barrier = threading.Barrier(24)
+
+        def one(_):
+            barrier.wait(10)
+            return page(httpd, user, own_session=True)[0]
+
+        with concurrent.futures.ThreadPoolExecutor(24) as pool:
+            return list(pool.map(one, range(24)))
+
+    for user in users:
+        for response in burst(user):
+            assert token_payload(response.text)["sub"] == user
+    stats = standin.stats()
+    calls = {}
+    for record in stats["requests"][-50:]:
+        who = record["identity"]["data-customer-id"]
+        calls[who] = calls.get(who, 0) + 1
+    assert stats["token_requests"] == len(users), \
+        "%d calls for %d users; more than one for %s" % (
+            stats["token_requests"], len(users),
+            sorted(u for u, n in calls.items() if n > 1))
+
+
 def test_no_crossed_tokens(httpd_factory, standin):
     """300 pages for 10 users, 16 at a time, over several children: every page carries a
     token naming its own user."""
@@ -322,8 +356,9 @@ def test_no_crossed_tokens(httpd_factory, standin):
     assert len(pids) >= 2, "one child served all pages"
     stats = standin.stats()
     assert stats["rejected"] == 0
-    # one call per user and process at most (single flight per process, shared cache)
-    assert len(users) <= stats["token_requests"] <= len(users) * len(pids)
+    # the shared cache works: a call per user and process at most, not one per page
+    # (test_burst_race_one_call holds single flight to exactly one)
+    assert len(users) <= stats["token_requests"] <= 50
     assert stats["token_requests"] == stats["ok"]
 
 
@@ -368,8 +403,10 @@ def test_shmcb_graceful_restart(httpd_factory, standin):
     assert standin.stats()["token_requests"] <= 2
     notes = httpd.notes()
     assert notes[:2] == ["fetched", "cached"]
-    assert notes[2] in ("fetched", "cached")
-    assert notes[3:] == ["cached"] * 4
+    # the first page after the restart may fetch (shmcb starts empty); the rest are cached
+    # (children write their access-log lines in the order they finish)
+    assert sorted(notes[2:]) in (["cached"] * 5, ["cached"] * 4 + ["fetched"])
+    assert standin.stats()["token_requests"] == 1 + notes[2:].count("fetched")
 
 
 def test_memcache_graceful_and_farm(httpd_factory, standin, memcached):
@@ -397,8 +434,9 @@ def test_memcache_graceful_and_farm(httpd_factory, standin, memcached):
 
 @pytest.mark.expect_error(*MEMCACHE_ERRORS)
 def test_memcached_down(httpd_factory, standin, memcached):
-    """memcached stops: pages still get fresh tokens, and RAI0020 says the cache failed."""
-    httpd = httpd_factory(modules=["socache_memcache"])
+    """memcached stops: pages still get fresh tokens, and RAI0020 says the cache failed,
+    at the log level a production server runs with."""
+    httpd = httpd_factory(modules=["socache_memcache"], loglevel="warn")
     httpd.configure(widget_site(httpd, standin, ["alice"],
                                 Cache="memcache:127.0.0.1:%d" % memcached.port)).start()
     first = token_of(page(httpd, "alice")[0])
@@ -493,15 +531,18 @@ def test_timeout_backoff_recovery(httpd_factory, standin):
     assert got, "no token within 10 s after the API came back"
     assert httpd.notes()[-1] == "fetched"
     assert set(httpd.notes()[:-1]) == {"error"}
-    assert log_lines(httpd, "RAI0011", "warn")
-    assert log_lines(httpd, "RAI0022", "warn"), "no RAI0022 warning"
-    assert "after repeated failures" in log_lines(httpd, "RAI0022", "warn")[0]
+    assert "after repeated failures" in log_lines(httpd, "RAI0022")[0]
     assert log_lines(httpd, "RAI0023", "notice"), "no RAI0023 notice"
+    # the first failure and the back-off are warnings; the rest are rate-limited (one
+    # warning of a kind per 30 s and process) to debug
+    assert len(log_lines(httpd, "RAI0011")) == 3
+    assert len(log_lines(httpd, "RAI0011", "warn")) == 1, "RAI0011: not one warning"
+    assert len(log_lines(httpd, "RAI0022", "warn")) == 1, "RAI0022: not one warning"
 
 
 def test_503_ordinary_failure(httpd_factory, standin):
     """503 without Retry-After: two more calls before the back-off starts.  503 with
-    Retry-After: 2: no call for 2 s at once."""
+    Retry-After: 2 (after a success): no call for 2 s at once."""
     httpd = httpd_factory()
     users = ["u%d" % i for i in range(30)]
     httpd.configure(widget_site(httpd, standin, users, ONE_PROCESS)).start()
@@ -514,27 +555,31 @@ def test_503_ordinary_failure(httpd_factory, standin):
     response, elapsed = page(httpd, users[3])       # the 3rd failure started a back-off
     assert standin.stats()["token_requests"] == 3
     assert elapsed < 0.2
-    backoffs = log_lines(httpd, "RAI0022", "warn")
+    backoffs = log_lines(httpd, "RAI0022")
     assert len(backoffs) == 1 and "after repeated failures" in backoffs[0], backoffs
 
-    # wait out the 1 s back-off: the next failure (a 503 with Retry-After) counts anew
+    # after the 1 s back-off a success ends it; then one 503 with Retry-After: 2 is
+    # enough to stop the calls (an ordinary first failure would not)
+    standin.control(mode="ok")
     time.sleep(1.2)
+    assert embed_tokens(page(httpd, users[4])[0].text)
+    assert standin.stats()["token_requests"] == 4
     standin.control(mode="503", retry_after=2, times=1)
     started = time.monotonic()
-    page(httpd, users[4])
-    assert standin.stats()["token_requests"] == 4
-    i = 5
+    assert not embed_tokens(page(httpd, users[5])[0].text)
+    assert standin.stats()["token_requests"] == 5
+    i = 6
     while time.monotonic() - started < 1.7:
         response, elapsed = page(httpd, users[i])
         assert not embed_tokens(response.text)
         assert elapsed < 0.2
         i += 1
         time.sleep(0.2)
-    assert standin.stats()["token_requests"] == 4
-    assert wait_for(lambda: embed_tokens(page(httpd, users[i])[0].text), 4, interval=0.2)
     assert standin.stats()["token_requests"] == 5
+    assert wait_for(lambda: embed_tokens(page(httpd, users[i])[0].text), 4, interval=0.2)
+    assert standin.stats()["token_requests"] == 6
     assert any("(Retry-After)" in line and "2000 ms" in line
-               for line in httpd.error_log().splitlines() if "RAI0022" in line)
+               for line in log_lines(httpd, "RAI0022"))
 
 
 def test_429_retry_after_30(httpd_factory, standin):
@@ -575,7 +620,7 @@ def test_429_retry_after_30(httpd_factory, standin):
     assert standin.stats()["token_requests"] == 2
     assert httpd.notes()[-1] == "fetched"
     assert any("(Retry-After)" in line and "30000 ms" in line
-               for line in log_lines(httpd, "RAI0022", "warn"))
+               for line in log_lines(httpd, "RAI0022"))
     assert log_lines(httpd, "RAI0023", "notice")
 
 
@@ -602,12 +647,13 @@ def test_backoff_per_endpoint(httpd_factory, standin):
 """ % (dead_url, ACCESS_ID)
     httpd.configure(widget_site(httpd, standin, users, ONE_PROCESS + vhosts)).start()
 
-    # 'badid' fails 3 times (401) and goes into back-off
+    # 'badid' fails 3 times (401) and goes into back-off (1 s)
     for i in range(3):
         response, _ = page(httpd, users[i], host="badid.test")
         assert not embed_tokens(response.text)
     assert standin.stats()["token_requests"] == 3
     assert standin.stats()["rejected"] == 3
+    backoff_started = time.monotonic()
     # 'deadurl' fails 3 times (connection refused) and goes into back-off
     for i in range(3, 6):
         response, _ = page(httpd, users[i], host="deadurl.test")
@@ -622,7 +668,8 @@ def test_backoff_per_endpoint(httpd_factory, standin):
         assert token_payload(response.text)["sub"] == users[i]
     assert standin.stats()["token_requests"] == 3 + 4
 
-    # ... and the others are still in back-off
+    # ... and the others are still in back-off (these few pages take milliseconds)
+    assert time.monotonic() - backoff_started < 0.9, "too slow to see a 1 s back-off"
     response, elapsed = page(httpd, users[10], host="badid.test")
     assert not embed_tokens(response.text)
     response, elapsed = page(httpd, users[11], host="deadurl.test")

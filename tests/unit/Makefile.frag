@@ -4,9 +4,10 @@
 #   include tests/unit/Makefile.frag
 #   test: test-scan
 #
-# Environment knobs of test_scan: CK_RUN_CASE=pages|names|big|model runs one
-# group; RAI_TEST_SCRIPT_ESCAPES=1 also checks the WHATWG "script data
-# escaped" states that rai_scan.c leaves out on purpose (expected to fail).
+# Environment knobs of test_scan: CK_RUN_CASE=<group> runs one group (pages,
+# names, pattern_blowup, big, model); RAI_TEST_SCRIPT_ESCAPES=1 also checks
+# the WHATWG "script data escaped" states that rai_scan.c leaves out on
+# purpose (expected to fail while it does).
 
 SCAN_TEST_CC      ?= cc
 SCAN_TEST_CFLAGS  ?= -Wall -Wextra -Werror -fsanitize=address,undefined \

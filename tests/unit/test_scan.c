@@ -802,6 +802,28 @@ START_TEST(test_pattern_check)
 }
 END_TEST
 
+/* Tag names come from the page, patterns from the configuration: a pattern
+ * that rai_scan_pattern_check accepts must not let a 64-byte name make the
+ * match take exponential time (the tcase has a 10 s timeout). */
+START_TEST(test_pattern_no_blowup)
+{
+    static const char *const many_stars[] = {
+        "a*a*a*a*a*a*a*a*a*a*a*b", "a-*-*-*-*-*-*-*-*-*-*-*-b",
+    };
+    char name[RAI_SCAN_NAME_MAX];
+
+    for (size_t i = 0; i < sizeof(many_stars) / sizeof(many_stars[0]); i++) {
+        const rai_scan_elements_t elements = { &many_stars[i], 1 };
+
+        if (rai_scan_pattern_check(many_stars[i]) != NULL)
+            continue;           /* rejected: fine */
+        memset(name, i ? '-' : 'a', sizeof(name));
+        name[0] = 'a';
+        ck_assert(!rai_scan_name_matches(&elements, name, sizeof(name)));
+    }
+}
+END_TEST
+
 /* The scanner with other patterns than the default. */
 START_TEST(test_custom_patterns)
 {
@@ -953,11 +975,11 @@ START_TEST(test_big_page)
 {
     /* Filler and decoys; each piece is written with {T} markers. */
     static const char *const filler[] = {
-        "<p class=\"text\">Lorem ipsum dolor sit amet, consectetur adipiscing "
-            "elit, sed do eiusmod tempor <a href=\"/x?a=1&amp;b=2\">incididunt"
-            "</a> ut labore et dolore magna aliqua.</p>\n",
-        "<div id=\"d\" data-x='1 > 0'><span>Ut enim ad minim veniam</span>"
-            "<img src=\"a.png\" alt=\"\"/></div>\n",
+        ("<p class=\"text\">Lorem ipsum dolor sit amet, consectetur adipiscing "
+         "elit, sed do eiusmod tempor <a href=\"/x?a=1&amp;b=2\">incididunt"
+         "</a> ut labore et dolore magna aliqua.</p>\n"),
+        ("<div id=\"d\" data-x='1 > 0'><span>Ut enim ad minim veniam</span>"
+         "<img src=\"a.png\" alt=\"\"/></div>\n"),
         "<ul><li>one</li><li>two &lt;rai-widget&gt;</li></ul>\n",
     };
     static const char *const decoys[] = {
@@ -1203,6 +1225,11 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, test_name_matches_other_patterns);
     tcase_add_test(tc, test_name_matches_empty);
     tcase_add_test(tc, test_pattern_check);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pattern_blowup");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_pattern_no_blowup);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("big");
