@@ -113,6 +113,13 @@ static int rai_embed_warn_level(int kind)
            ? APLOG_WARNING : APLOG_DEBUG;
 }
 
+/* ap_log_rerror() reads its level twice: decide it once, then log. */
+#define rai_embed_log_limited(kind, ...)                                  \
+    do {                                                                  \
+        int rai_level_ = rai_embed_warn_level(kind);                      \
+        ap_log_rerror(APLOG_MARK, rai_level_, __VA_ARGS__);               \
+    } while (0)
+
 /* --- configuration ---------------------------------------------------- */
 
 static void *rai_embed_create_server_conf(apr_pool_t *p, server_rec *s)
@@ -399,9 +406,6 @@ static const char *rai_embed_set_timeout(cmd_parms *cmd, void *dconf,
         return apr_psprintf(cmd->pool, "RaiEmbedTimeout: CONNECT '%s' %s",
                             connect, why);
     }
-    if (!total) {
-        return "RaiEmbedTimeout needs two values: CONNECT TOTAL";
-    }
     if ((why = rai_embed_parse_seconds(total, &t)) != NULL) {
         return apr_psprintf(cmd->pool, "RaiEmbedTimeout: TOTAL '%s' %s",
                             total, why);
@@ -517,7 +521,7 @@ static const command_rec rai_embed_cmds[] = {
     AP_INIT_ITERATE("RaiEmbedContentTypes", rai_embed_add_content_type, NULL,
                     RSRC_CONF | ACCESS_CONF, "Media types whose responses "
                     "are scanned for widgets"),
-    AP_INIT_TAKE12("RaiEmbedTimeout", rai_embed_set_timeout, NULL, RSRC_CONF,
+    AP_INIT_TAKE2("RaiEmbedTimeout", rai_embed_set_timeout, NULL, RSRC_CONF,
                    "CONNECT TOTAL: seconds to connect to the token API and "
                    "for the whole request"),
     AP_INIT_TAKE1("RaiEmbedCache", rai_embed_set_cache, NULL, RSRC_CONF,
@@ -662,10 +666,9 @@ static const char *rai_embed_token_for(request_rec *r,
             return "cached";
         }
         if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
-            ap_log_rerror(APLOG_MARK, rai_embed_warn_level(RAI_WARN_CACHE),
-                          rv, r, "RAI0020: the %s token cache failed; "
-                          "fetching a token without it",
-                          sconf->cache->name);
+            rai_embed_log_limited(RAI_WARN_CACHE, rv, r, "RAI0020: the %s "
+                                  "token cache failed; fetching a token "
+                                  "without it", sconf->cache->name);
         }
     }
 
@@ -698,18 +701,18 @@ static const char *rai_embed_token_for(request_rec *r,
         apr_interval_time_t started;
 
         rai_flight_land(rai_embed_flights, flight, NULL);
-        ap_log_rerror(APLOG_MARK, rai_embed_warn_level(RAI_WARN_TOKEN), 0, r,
-                      "RAI0011: token request to %s failed: %s; widgets left "
-                      "as they are", endpoint->url, err.reason);
+        rai_embed_log_limited(RAI_WARN_TOKEN, 0, r, "RAI0011: token request "
+                              "to %s failed: %s; widgets left as they are",
+                              endpoint->url, err.reason);
         started = rai_backoff_failure(rai_embed_flights, endpoint_key, now,
                                       err.retry_after);
         if (started) {
-            ap_log_rerror(APLOG_MARK, rai_embed_warn_level(RAI_WARN_BACKOFF),
-                          0, r, "RAI0022: no token requests to %s for the "
-                          "next %" APR_TIME_T_FMT " ms%s", endpoint->url,
-                          apr_time_as_msec(started),
-                          err.retry_after ? " (Retry-After)"
-                                          : " after repeated failures");
+            rai_embed_log_limited(RAI_WARN_BACKOFF, 0, r, "RAI0022: no token "
+                                  "requests to %s for the next %"
+                                  APR_TIME_T_FMT " ms%s", endpoint->url,
+                                  apr_time_as_msec(started),
+                                  err.retry_after ? " (Retry-After)"
+                                  : " after repeated failures");
         }
         return NULL;
     }
@@ -729,10 +732,9 @@ static const char *rai_embed_token_for(request_rec *r,
             rv = rai_cache_put(sconf->cache, r->server, key, token, until,
                                r->pool);
             if (rv != APR_SUCCESS) {
-                ap_log_rerror(APLOG_MARK,
-                              rai_embed_warn_level(RAI_WARN_CACHE), rv, r,
-                              "RAI0020: cannot store the token in the %s "
-                              "token cache", sconf->cache->name);
+                rai_embed_log_limited(RAI_WARN_CACHE, rv, r, "RAI0020: cannot "
+                                      "store the token in the %s token "
+                                      "cache", sconf->cache->name);
             }
         }
     }
@@ -762,9 +764,9 @@ static const char *rai_embed_attribute(request_rec *r)
         apr_table_setn(r->notes, RAI_EMBED_NOTE, "anonymous");
         return "";
     case RAI_IDENTITY_REFUSED:
-        ap_log_rerror(APLOG_MARK, rai_embed_warn_level(RAI_WARN_IDENTITY), 0,
-                      r, "RAI0012: identifier %s refused (%s): no token for "
-                      "this request", key, why);
+        rai_embed_log_limited(RAI_WARN_IDENTITY, 0, r, "RAI0012: identifier "
+                              "%s refused (%s): no token for this request",
+                              key, why);
         apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
         return "";
     case RAI_IDENTITY_FOUND:
@@ -772,10 +774,10 @@ static const char *rai_embed_attribute(request_rec *r)
     }
 
     if (!sconf->access_id || !sconf->access_key || !rai_embed_client) {
-        ap_log_rerror(APLOG_MARK, rai_embed_warn_level(RAI_WARN_CONFIG), 0, r,
-                      "RAI0010: the RAI_EMBED filter runs for %s without "
-                      "RaiEmbedAccessId and RaiEmbedAccessKey for this "
-                      "server: widgets left as they are", r->uri);
+        rai_embed_log_limited(RAI_WARN_CONFIG, 0, r, "RAI0010: the RAI_EMBED "
+                              "filter runs for %s without RaiEmbedAccessId "
+                              "and RaiEmbedAccessKey for this server: "
+                              "widgets left as they are", r->uri);
         apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
         return "";
     }

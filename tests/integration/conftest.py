@@ -75,7 +75,7 @@ def _reset_standin(standin):
 @pytest.fixture
 def workdir(request):
     """A fresh directory for this test, readable by www-data."""
-    name = re.sub(r"[^\w.-]+", "_", request.node.name)[:80]
+    name = re.sub(r"[^\w.-]+", "_", request.node.name)[:28]  # cgid socket paths are short
     path = Path(tempfile.mkdtemp(prefix=name + "-", dir=run_dir()))
     os.chmod(path, 0o755)
     return path
