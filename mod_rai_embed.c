@@ -322,7 +322,7 @@ static const char *rai_embed_set_access_key_file(cmd_parms *cmd, void *dconf,
                             "key", path);
     }
     if (finfo.protection & (APR_GREAD | APR_WREAD)) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING | APLOG_STARTUP, 0, cmd->server,
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
                      "RAI0002: RaiEmbedAccessKeyFile '%s' is readable by its "
                      "group or by others; chmod 600 it", path);
     }

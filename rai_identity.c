@@ -109,6 +109,44 @@ static const char *rai_identity_value(request_rec *r,
     return NULL;
 }
 
+/* JSON strings are UTF-8: a value that is not would make the token
+ * request itself invalid. */
+static int rai_identity_utf8_ok(const unsigned char *p)
+{
+    while (*p) {
+        unsigned int cp, min;
+        int extra;
+
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        if ((*p & 0xe0) == 0xc0) {
+            extra = 1, min = 0x80, cp = *p & 0x1f;
+        }
+        else if ((*p & 0xf0) == 0xe0) {
+            extra = 2, min = 0x800, cp = *p & 0x0f;
+        }
+        else if ((*p & 0xf8) == 0xf0) {
+            extra = 3, min = 0x10000, cp = *p & 0x07;
+        }
+        else {
+            return 0;
+        }
+        for (p++; extra--; p++) {
+            if ((*p & 0xc0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (*p & 0x3f);
+        }
+        /* overlong forms, surrogates and beyond U+10FFFF */
+        if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 rai_identity_status_e rai_identity_read(request_rec *r,
                                         const apr_array_header_t *identifiers,
                                         apr_array_header_t **identity,
@@ -146,6 +184,11 @@ rai_identity_status_e rai_identity_read(request_rec *r,
                 *why = "value holds a control character";
                 return RAI_IDENTITY_REFUSED;
             }
+        }
+        if (!rai_identity_utf8_ok((const unsigned char *)value)) {
+            *key = id->key;
+            *why = "value is not valid UTF-8";
+            return RAI_IDENTITY_REFUSED;
         }
         item = apr_array_push(items);
         item->key = id->key;

@@ -295,6 +295,21 @@ def test_tab_refused(httpd_factory, standin):
     assert_refused(httpd, standin, response, path, "data-custom-tab", value)
 
 
+def test_bad_utf8_refused(httpd_factory, standin):
+    # Not UTF-8, so it cannot travel in JSON: refused before any request, and
+    # so never counted as an API failure that could start a back-off for all.
+    httpd = httpd_factory(loglevel="warn")
+    path = httpd.write("w.html", WIDGET_PAGE)
+    httpd.configure(site(httpd, standin, auth=False,
+                         Identifier='data-custom-u8 "expr=%{HTTP:X-Test-User}"')).start()
+    for _ in range(4):
+        response = httpd.get("w.html", headers={"X-Test-User": b"caf\xe9"})
+        assert_refused(httpd, standin, response, path, "data-custom-u8", "caf")
+    assert "RAI0022" not in httpd.error_log()
+    response = httpd.get("w.html", headers={"X-Test-User": "café".encode()})
+    assert_token_for(response, standin, {"data-custom-u8": "café"})
+
+
 def test_ctl_char_env_refused(httpd_factory, standin):
     # A raw DEL (0x7f) and a raw 0x01 written into the configuration by SetEnv.
     httpd = httpd_factory(loglevel="warn")
