@@ -694,6 +694,14 @@ static const char *rai_embed_token_for(request_rec *r,
         return "fetched";
     }
 
+    /* another process, or a flight that just landed, may have stored one */
+    if (cached && rai_cache_get(sconf->cache, r->server, key, r->pool, token)
+                  == APR_SUCCESS
+        && rai_embed_reusable(token, apr_time_now(), sconf->token_reuse)) {
+        rai_flight_land(rai_embed_flights, flight, token);
+        return "cached";
+    }
+
     status = rai_token_fetch(rai_embed_client, r->pool, endpoint, identity,
                              token, &err);
     now = apr_time_now();
@@ -717,7 +725,6 @@ static const char *rai_embed_token_for(request_rec *r,
         return NULL;
     }
 
-    rai_flight_land(rai_embed_flights, flight, token);
     if (rai_backoff_success(rai_embed_flights, endpoint_key)) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "RAI0023: token API at "
                       "%s answers again", endpoint->url);
@@ -738,6 +745,8 @@ static const char *rai_embed_token_for(request_rec *r,
             }
         }
     }
+    /* landed only now: a miss from here on finds the token in the cache */
+    rai_flight_land(rai_embed_flights, flight, token);
     return "fetched";
 }
 

@@ -50,9 +50,43 @@ static const char *const rai_scan_rawtext_names[] = {
     (int)(sizeof(rai_scan_rawtext_names) / sizeof(rai_scan_rawtext_names[0]))
 #define RAI_SCAN_PLAINTEXT RAI_SCAN_RAWTEXT_COUNT
 
+/* Byte classes, looked up once per byte in the tight loops of the tag
+ * states. */
+#define RAI_C_SPACE 0x01    /* HTML whitespace */
+#define RAI_C_SLASH 0x02
+#define RAI_C_GT    0x04
+#define RAI_C_EQ    0x08
+#define RAI_C_NAME  0x10    /* may appear in a widget pattern's run */
+
+#define RAI_C_ENDS_NAME  (RAI_C_SPACE | RAI_C_SLASH | RAI_C_GT)
+#define RAI_C_ENDS_ATTR  (RAI_C_SPACE | RAI_C_SLASH | RAI_C_GT | RAI_C_EQ)
+
+#define S_ RAI_C_SPACE
+#define N_ RAI_C_NAME
+static const unsigned char rai_scan_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, S_, S_, 0, S_, S_, 0, 0,         /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,             /* 0x10 */
+    S_, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, N_, N_, RAI_C_SLASH, /* 0x20 */
+    N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, 0, 0, 0, RAI_C_EQ, RAI_C_GT, 0,
+    0, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, /* 0x40 */
+    N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, 0, 0, 0, 0, N_,
+    0, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, /* 0x60 */
+    N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, 0, 0, 0, 0, 0,
+    N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, /* 0x80 */
+    N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_,
+    N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_,
+    N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_,
+    N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_,
+    N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_,
+    N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_,
+    N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_
+};
+#undef S_
+#undef N_
+
 static int rai_scan_is_space(unsigned char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+    return rai_scan_class[c] & RAI_C_SPACE;
 }
 
 static int rai_scan_is_alpha(unsigned char c)
@@ -67,8 +101,7 @@ static unsigned char rai_scan_lower(unsigned char c)
 
 static int rai_scan_is_name_char(unsigned char c)
 {
-    return rai_scan_is_alpha(c) || (c >= '0' && c <= '9')
-           || c == '-' || c == '_' || c == '.' || c >= 0x80;
+    return rai_scan_class[c] & RAI_C_NAME;
 }
 
 void rai_scan_init(rai_scan_t *scan, const rai_scan_elements_t *elements)
@@ -78,28 +111,33 @@ void rai_scan_init(rai_scan_t *scan, const rai_scan_elements_t *elements)
     scan->state = RAI_S_DATA;
 }
 
-/* '*' matches one or more bytes of a name: patterns are short and few, so
- * a plain backtracking match is enough. */
+/* '*' matches a run of one or more name characters.  A table of at most
+ * (RAI_SCAN_NAME_MAX + 1) cells per pattern byte: no backtracking, so no
+ * pattern and no tag name can make matching slow. */
 static int rai_scan_glob(const char *pat, const char *name, size_t len)
 {
-    while (*pat) {
-        if (*pat == '*') {
-            size_t n;
-            for (n = 1; n <= len; n++) {
-                if (rai_scan_glob(pat + 1, name + n, len - n)) {
-                    return 1;
-                }
-            }
-            return 0;
-        }
-        if (len == 0 || *pat != *name) {
-            return 0;
-        }
-        pat++;
-        name++;
-        len--;
+    unsigned char row[RAI_SCAN_NAME_MAX + 1], next[RAI_SCAN_NAME_MAX + 1];
+    size_t j;
+
+    if (len > RAI_SCAN_NAME_MAX) {
+        return 0;
     }
-    return len == 0;
+    memset(row, 0, sizeof(row));
+    row[0] = 1;     /* row[j]: the pattern so far matches name[0..j) */
+    for (; *pat; pat++) {
+        next[0] = 0;
+        for (j = 1; j <= len; j++) {
+            unsigned char c = (unsigned char)name[j - 1];
+            if (*pat == '*') {
+                next[j] = rai_scan_is_name_char(c) && (row[j - 1] || next[j - 1]);
+            }
+            else {
+                next[j] = row[j - 1] && c == (unsigned char)*pat;
+            }
+        }
+        memcpy(row, next, len + 1);
+    }
+    return row[len];
 }
 
 int rai_scan_name_matches(const rai_scan_elements_t *elements,
@@ -110,7 +148,7 @@ int rai_scan_name_matches(const rai_scan_elements_t *elements,
     for (i = 0; i < elements->count; i++) {
         const char *pat = elements->patterns[i];
         /* Cheap first-byte test: most tags on a page are not widgets. */
-        if (pat[0] == name[0] && rai_scan_glob(pat, name, len)) {
+        if (len && pat[0] == name[0] && rai_scan_glob(pat, name, len)) {
             return 1;
         }
     }
@@ -124,8 +162,8 @@ const char *rai_scan_pattern_check(const char *pattern)
     if (!*pattern) {
         return "an element name must not be empty";
     }
-    if (*pattern == '*') {
-        return "an element name must not start with '*'";
+    if (!rai_scan_is_alpha((unsigned char)*pattern)) {
+        return "an element name must start with a letter";
     }
     if (strlen(pattern) > RAI_SCAN_NAME_MAX) {
         return "an element name is limited to 64 characters";

@@ -293,14 +293,22 @@ def test_burst_one_call(httpd_factory, standin):
     assert [e["rai_embed"] for e in entries] == ["fetched"] * 16
 
 
-def test_burst_race_one_call(httpd_factory, standin):
+@pytest.mark.parametrize("provider", ["shmcb", "memcache"])
+def test_burst_race_one_call(request, httpd_factory, standin, provider):
     """Single flight when the API answers at once: 40 new users, each hit by 24 pages at
     once in one process, make 40 calls.  A page whose cache lookup missed while its
     user's call was in flight must not make a second call because that call has just
-    landed (and its token is not in the cache yet)."""
-    httpd = httpd_factory(loglevel="warn")
+    landed (and its token is not in the cache yet).  A cache across the network (memcache)
+    widens the window between the call's end and the token being stored."""
+    if provider == "memcache":
+        memcached = request.getfixturevalue("memcached")
+        httpd = httpd_factory(loglevel="warn", modules=["socache_memcache"])
+        conf = {"Cache": "memcache:127.0.0.1:%d" % memcached.port}
+    else:
+        httpd = httpd_factory(loglevel="warn")
+        conf = {}
     users = ["r%02d" % i for i in range(40)]
-    httpd.configure(widget_site(httpd, standin, users, ONE_PROCESS)).start()
+    httpd.configure(widget_site(httpd, standin, users, ONE_PROCESS, **conf)).start()
 
     def burst(user):
         barrier = threading.Barrier(24)
