@@ -54,8 +54,8 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) integration
 
-tests/unit/test_scan.bin: tests/unit/test_scan.c rai_scan.c rai_scan.h
-	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_scan.c rai_scan.c $(UNIT_LIBS)
+tests/unit/test_scan.bin: tests/unit/test_scan.c tests/unit/scan_model.c tests/unit/scan_model.h rai_scan.c rai_scan.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_scan.c tests/unit/scan_model.c rai_scan.c $(UNIT_LIBS)
 
 tests/unit/test_token.bin: tests/unit/test_token.c rai_token.c rai_token.h rai_identity.c rai_identity.h
 	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_token.c rai_token.c $(UNIT_LIBS)
@@ -84,16 +84,21 @@ asan-integration: $(ASAN_MODULE)
 	RAI_HTTPD_ENV="LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1" \
 	$(PYTHON) -m pytest -q $(ASAN_TESTS)
 
-fuzz: tests/fuzz/fuzz_scan.c rai_scan.c
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -o tests/fuzz/fuzz_scan.bin tests/fuzz/fuzz_scan.c rai_scan.c
-	./tests/fuzz/fuzz_scan.bin -max_total_time=60 tests/fuzz/corpus
+FUZZ_SECONDS ?= 60
+fuzz: tests/fuzz/fuzz_scan.c tests/unit/scan_model.c rai_scan.c
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -I. -Itests/unit -o tests/fuzz/fuzz_scan.bin tests/fuzz/fuzz_scan.c \
+	    tests/unit/scan_model.c rai_scan.c
+	mkdir -p tests/fuzz/work
+	./tests/fuzz/fuzz_scan.bin -dict=tests/fuzz/html.dict -max_total_time=$(FUZZ_SECONDS) \
+	    tests/fuzz/work tests/fuzz/corpus
 
 # --- benchmarks -----------------------------------------------------------
 
 bench: 
 	sh scripts/install-deps.sh bench
 	$(MAKE) all
-	$(CC) -O2 -Wall -Wextra -I. -o bench/bench_scan.bin bench/bench_scan.c rai_scan.c
+	$(CC) -O2 -Wall -Wextra -Werror -I. -o bench/bench_scan.bin bench/bench_scan.c rai_scan.c
 	./bench/bench_scan.bin
 	$(PYTHON) bench/bench_http.py
 

@@ -46,6 +46,9 @@ static const char *const rai_scan_rawtext_names[] = {
     "script", "style", "textarea", "title", "xmp", "iframe",
     "noembed", "noframes", "noscript", "plaintext"
 };
+static const unsigned char rai_scan_rawtext_lengths[] = {
+    6, 5, 8, 5, 3, 6, 7, 8, 8, 9
+};
 #define RAI_SCAN_RAWTEXT_COUNT \
     (int)(sizeof(rai_scan_rawtext_names) / sizeof(rai_scan_rawtext_names[0]))
 #define RAI_SCAN_PLAINTEXT RAI_SCAN_RAWTEXT_COUNT
@@ -187,304 +190,352 @@ static int rai_scan_rawtext_index(const rai_scan_t *scan)
 {
     int i;
 
-    if (scan->name_len > 9) {
+    /* every raw-text name is 3 to 9 bytes and starts with one of these:
+     * the common tags (a, div, p, span, ...) leave at once */
+    if (scan->name_len < 3 || scan->name_len > 9) {
+        return 0;
+    }
+    switch (scan->name[0]) {
+    case 's': case 't': case 'x': case 'i': case 'n': case 'p':
+        break;
+    default:
         return 0;
     }
     for (i = 0; i < RAI_SCAN_RAWTEXT_COUNT; i++) {
-        const char *raw = rai_scan_rawtext_names[i];
-        if (strlen(raw) == scan->name_len
-            && memcmp(raw, scan->name, scan->name_len) == 0) {
+        if (rai_scan_rawtext_lengths[i] == scan->name_len
+            && memcmp(rai_scan_rawtext_names[i], scan->name,
+                      scan->name_len) == 0) {
             return i + 1;
         }
     }
     return 0;
 }
 
-/* '>' ends the tag: a start tag of a raw-text element switches the
- * tokenizer into raw text, everything else back to data. */
-static void rai_scan_tag_close(rai_scan_t *scan)
-{
-    if (scan->rawtext == RAI_SCAN_PLAINTEXT) {
-        scan->state = RAI_S_PLAINTEXT;
-    }
-    else if (scan->rawtext) {
-        scan->state = RAI_S_RAWTEXT;
-    }
-    else {
-        scan->state = RAI_S_DATA;
-    }
-}
+/* Moves to the next byte; at the end of the buffer, remembers state st
+ * for the next call. */
+#define RAI_ADVANCE(st)                                                   \
+    do {                                                                  \
+        if (++i == len) {                                                 \
+            scan->state = (st);                                           \
+            return len;                                                   \
+        }                                                                 \
+        c = in[i];                                                        \
+    } while (0)
 
+/* The states are labels: the next state is a direct jump, not a trip
+ * through a switch, which keeps the branch predictor on our side.  The
+ * switch at the top only resumes where the previous buffer ended. */
 size_t rai_scan_next(rai_scan_t *scan, const char *buf, size_t len)
 {
     const unsigned char *in = (const unsigned char *)buf;
+    const unsigned char *hit;
     size_t i = 0;
+    unsigned char c;
 
-    while (i < len) {
-        unsigned char c = in[i];
+    if (len == 0) {
+        return 0;
+    }
+    c = in[0];
+    switch (scan->state) {
+    case RAI_S_DATA:                goto data;
+    case RAI_S_TAG_OPEN:            goto tag_open;
+    case RAI_S_END_TAG_OPEN:        goto end_tag_open;
+    case RAI_S_TAG_NAME:            goto tag_name;
+    case RAI_S_BEFORE_ATTR_NAME:    goto before_attr_name;
+    case RAI_S_ATTR_NAME:           goto attr_name;
+    case RAI_S_AFTER_ATTR_NAME:     goto after_attr_name;
+    case RAI_S_BEFORE_ATTR_VALUE:   goto before_attr_value;
+    case RAI_S_ATTR_VALUE_DQ:       goto value_dq;
+    case RAI_S_ATTR_VALUE_SQ:       goto value_sq;
+    case RAI_S_ATTR_VALUE_UNQ:      goto value_unq;
+    case RAI_S_MARKUP_DECL:         goto markup_decl;
+    case RAI_S_MARKUP_DASH:         goto markup_dash;
+    case RAI_S_COMMENT:             goto comment;
+    case RAI_S_BOGUS_COMMENT:       goto bogus_comment;
+    case RAI_S_RAWTEXT:             goto rawtext;
+    case RAI_S_RAWTEXT_LT:          goto rawtext_lt;
+    case RAI_S_RAWTEXT_END:         goto rawtext_end;
+    default:                        return len;     /* plaintext */
+    }
 
-        switch (scan->state) {
-        case RAI_S_DATA: {
-            const unsigned char *lt = memchr(in + i, '<', len - i);
-            if (!lt) {
-                return len;
+data:
+    hit = memchr(in + i, '<', len - i);
+    if (!hit) {
+        scan->state = RAI_S_DATA;
+        return len;
+    }
+    i = (size_t)(hit - in);
+    RAI_ADVANCE(RAI_S_TAG_OPEN);
+
+tag_open:
+    if (rai_scan_is_alpha(c)) {
+        scan->end_tag = 0;
+        scan->name_len = 0;
+        goto tag_name;
+    }
+    if (c == '!') {
+        RAI_ADVANCE(RAI_S_MARKUP_DECL);
+        goto markup_decl;
+    }
+    if (c == '/') {
+        RAI_ADVANCE(RAI_S_END_TAG_OPEN);
+        goto end_tag_open;
+    }
+    if (c == '?') {
+        goto bogus_comment;
+    }
+    goto data;                  /* '<' was text; c may be another '<' */
+
+end_tag_open:
+    if (rai_scan_is_alpha(c)) {
+        scan->end_tag = 1;
+        scan->name_len = 0;
+        goto tag_name;
+    }
+    if (c == '>') {
+        RAI_ADVANCE(RAI_S_DATA);
+        goto data;
+    }
+    goto bogus_comment;
+
+tag_name: {
+        size_t start = i, n;
+
+        while (!(rai_scan_class[c] & RAI_C_ENDS_NAME)) {
+            if (++i == len) {
+                break;
             }
-            i = (size_t)(lt - in) + 1;
-            scan->state = RAI_S_TAG_OPEN;
-            break;
+            c = in[i];
         }
-
-        case RAI_S_TAG_OPEN:
-            if (rai_scan_is_alpha(c)) {
-                scan->end_tag = 0;
-                scan->name_len = 0;
-                scan->state = RAI_S_TAG_NAME;
-            }
-            else if (c == '!') {
-                scan->state = RAI_S_MARKUP_DECL;
-                i++;
-            }
-            else if (c == '/') {
-                scan->state = RAI_S_END_TAG_OPEN;
-                i++;
-            }
-            else if (c == '?') {
-                scan->state = RAI_S_BOGUS_COMMENT;
-                i++;
-            }
-            else {
-                scan->state = RAI_S_DATA;   /* '<' was text; c may be '<' */
-            }
-            break;
-
-        case RAI_S_END_TAG_OPEN:
-            if (rai_scan_is_alpha(c)) {
-                scan->end_tag = 1;
-                scan->name_len = 0;
-                scan->state = RAI_S_TAG_NAME;
-            }
-            else if (c == '>') {
-                scan->state = RAI_S_DATA;
-                i++;
-            }
-            else {
-                scan->state = RAI_S_BOGUS_COMMENT;
-            }
-            break;
-
-        case RAI_S_TAG_NAME:
-            if (rai_scan_is_space(c) || c == '/' || c == '>') {
-                if (!scan->end_tag && !scan->paused
-                    && scan->name_len <= RAI_SCAN_NAME_MAX
-                    && rai_scan_name_matches(scan->elements, scan->name,
-                                             scan->name_len)) {
-                    scan->paused = 1;
-                    return i;
-                }
-                scan->paused = 0;
-                scan->rawtext = scan->end_tag ? 0
-                                : (unsigned char)rai_scan_rawtext_index(scan);
-                if (c == '>') {
-                    rai_scan_tag_close(scan);
-                }
-                else {
-                    scan->state = RAI_S_BEFORE_ATTR_NAME;
-                }
-            }
-            else if (scan->name_len < RAI_SCAN_NAME_MAX) {
-                scan->name[scan->name_len++] = (char)rai_scan_lower(c);
-            }
-            else {
+        n = i - start;
+        if (n && scan->name_len <= RAI_SCAN_NAME_MAX) {
+            if (scan->name_len + n > RAI_SCAN_NAME_MAX) {
                 scan->name_len = RAI_SCAN_NAME_MAX + 1;   /* too long */
             }
-            i++;
-            break;
-
-        case RAI_S_BEFORE_ATTR_NAME:
-            if (c == '>') {
-                rai_scan_tag_close(scan);
-            }
-            else if (!rai_scan_is_space(c) && c != '/') {
-                scan->state = RAI_S_ATTR_NAME;   /* even '=' starts a name */
-            }
-            i++;
-            break;
-
-        case RAI_S_ATTR_NAME:
-        case RAI_S_AFTER_ATTR_NAME:
-            if (c == '>') {
-                rai_scan_tag_close(scan);
-            }
-            else if (c == '=') {
-                scan->state = RAI_S_BEFORE_ATTR_VALUE;
-            }
-            else if (c == '/') {
-                scan->state = RAI_S_BEFORE_ATTR_NAME;
-            }
-            else if (rai_scan_is_space(c)) {
-                scan->state = RAI_S_AFTER_ATTR_NAME;
-            }
             else {
-                scan->state = RAI_S_ATTR_NAME;
-            }
-            i++;
-            break;
-
-        case RAI_S_BEFORE_ATTR_VALUE:
-            if (c == '"') {
-                scan->state = RAI_S_ATTR_VALUE_DQ;
-            }
-            else if (c == '\'') {
-                scan->state = RAI_S_ATTR_VALUE_SQ;
-            }
-            else if (c == '>') {
-                rai_scan_tag_close(scan);
-            }
-            else if (!rai_scan_is_space(c)) {
-                scan->state = RAI_S_ATTR_VALUE_UNQ;
-            }
-            i++;
-            break;
-
-        case RAI_S_ATTR_VALUE_DQ:
-        case RAI_S_ATTR_VALUE_SQ: {
-            int quote = scan->state == RAI_S_ATTR_VALUE_DQ ? '"' : '\'';
-            const unsigned char *q = memchr(in + i, quote, len - i);
-            if (!q) {
-                return len;
-            }
-            i = (size_t)(q - in) + 1;
-            /* after-attribute-value-(quoted) acts as before-attribute-name */
-            scan->state = RAI_S_BEFORE_ATTR_NAME;
-            break;
-        }
-
-        case RAI_S_ATTR_VALUE_UNQ:
-            if (rai_scan_is_space(c)) {
-                scan->state = RAI_S_BEFORE_ATTR_NAME;
-            }
-            else if (c == '>') {
-                rai_scan_tag_close(scan);
-            }
-            i++;
-            break;
-
-        case RAI_S_MARKUP_DECL:
-            if (c == '-') {
-                scan->state = RAI_S_MARKUP_DASH;
-                i++;
-            }
-            else {
-                scan->state = RAI_S_BOGUS_COMMENT;   /* DOCTYPE, CDATA, ... */
-            }
-            break;
-
-        case RAI_S_MARKUP_DASH:
-            if (c == '-') {
-                scan->state = RAI_S_COMMENT;
-                scan->dashes = 0;
-                scan->comment_start = 1;
-                scan->comment_bang = 0;
-                i++;
-            }
-            else {
-                scan->state = RAI_S_BOGUS_COMMENT;
-            }
-            break;
-
-        case RAI_S_COMMENT:
-            /* Ends at "-->" or "--!>"; right after "<!--", "<!-->" and
-             * "<!--->" end it too (abrupt-closing-of-empty-comment). */
-            if (!scan->dashes && !scan->comment_bang && !scan->comment_start) {
-                const unsigned char *dash = memchr(in + i, '-', len - i);
-                if (!dash) {
-                    return len;
-                }
-                i = (size_t)(dash - in);
-                c = '-';
-            }
-            if (c == '-') {
-                if (scan->dashes < 2) {
-                    scan->dashes++;
-                }
-                scan->comment_bang = 0;
-            }
-            else if (c == '>' && (scan->dashes >= 2 || scan->comment_bang
-                                  || scan->comment_start)) {
-                scan->state = RAI_S_DATA;
-            }
-            else if (c == '!' && scan->dashes >= 2) {
-                scan->comment_bang = 1;
-                scan->dashes = 0;
-                scan->comment_start = 0;
-            }
-            else {
-                scan->dashes = 0;
-                scan->comment_bang = 0;
-                scan->comment_start = 0;
-            }
-            i++;
-            break;
-
-        case RAI_S_BOGUS_COMMENT: {
-            const unsigned char *gt = memchr(in + i, '>', len - i);
-            if (!gt) {
-                return len;
-            }
-            i = (size_t)(gt - in) + 1;
-            scan->state = RAI_S_DATA;
-            break;
-        }
-
-        case RAI_S_RAWTEXT: {
-            const unsigned char *lt = memchr(in + i, '<', len - i);
-            if (!lt) {
-                return len;
-            }
-            i = (size_t)(lt - in) + 1;
-            scan->state = RAI_S_RAWTEXT_LT;
-            break;
-        }
-
-        case RAI_S_RAWTEXT_LT:
-            if (c == '/') {
-                scan->match = 0;
-                scan->state = RAI_S_RAWTEXT_END;
-                i++;
-            }
-            else {
-                scan->state = RAI_S_RAWTEXT;
-            }
-            break;
-
-        case RAI_S_RAWTEXT_END: {
-            const char *end = rai_scan_rawtext_names[scan->rawtext - 1];
-            if (end[scan->match]) {
-                if (rai_scan_lower(c) == (unsigned char)end[scan->match]) {
-                    scan->match++;
-                    i++;
-                }
-                else {
-                    scan->state = RAI_S_RAWTEXT;
+                char *name = scan->name + scan->name_len;
+                scan->name_len = (unsigned char)(scan->name_len + n);
+                while (n--) {
+                    *name++ = (char)rai_scan_lower(in[start++]);
                 }
             }
-            else if (rai_scan_is_space(c) || c == '/' || c == '>') {
-                /* the element's end tag: its attributes are read as usual */
-                scan->end_tag = 1;
-                scan->rawtext = 0;
-                scan->state = c == '>' ? RAI_S_DATA : RAI_S_BEFORE_ATTR_NAME;
-                i++;
-            }
-            else {
-                scan->state = RAI_S_RAWTEXT;
-            }
-            break;
         }
-
-        case RAI_S_PLAINTEXT:
-        default:
+        if (i == len) {
+            scan->state = RAI_S_TAG_NAME;
             return len;
         }
     }
-    return len;
+    if (!scan->end_tag && !scan->paused
+        && scan->name_len <= RAI_SCAN_NAME_MAX
+        && rai_scan_name_matches(scan->elements, scan->name,
+                                 scan->name_len)) {
+        scan->paused = 1;
+        scan->state = RAI_S_TAG_NAME;
+        return i;               /* before the byte that ends the name */
+    }
+    scan->paused = 0;
+    scan->rawtext = scan->end_tag ? 0
+                    : (unsigned char)rai_scan_rawtext_index(scan);
+    if (c == '>') {
+        goto tag_close;
+    }
+    RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
+
+before_attr_name:
+    while (rai_scan_class[c] & (RAI_C_SPACE | RAI_C_SLASH)) {
+        RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
+    }
+    if (c == '>') {
+        goto tag_close;
+    }
+    RAI_ADVANCE(RAI_S_ATTR_NAME);   /* even '=' starts a name */
+
+attr_name:
+    while (!(rai_scan_class[c] & RAI_C_ENDS_ATTR)) {
+        RAI_ADVANCE(RAI_S_ATTR_NAME);
+    }
+    /* the attribute-name state ends as the after-attribute-name one goes */
+
+after_attr_name:
+    if (c == '>') {
+        goto tag_close;
+    }
+    if (c == '=') {
+        RAI_ADVANCE(RAI_S_BEFORE_ATTR_VALUE);
+        goto before_attr_value;
+    }
+    if (c == '/') {
+        RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
+        goto before_attr_name;
+    }
+    if (rai_scan_is_space(c)) {
+        RAI_ADVANCE(RAI_S_AFTER_ATTR_NAME);
+        goto after_attr_name;
+    }
+    RAI_ADVANCE(RAI_S_ATTR_NAME);
+    goto attr_name;
+
+before_attr_value:
+    while (rai_scan_is_space(c)) {
+        RAI_ADVANCE(RAI_S_BEFORE_ATTR_VALUE);
+    }
+    if (c == '"') {
+        RAI_ADVANCE(RAI_S_ATTR_VALUE_DQ);
+        goto value_dq;
+    }
+    if (c == '\'') {
+        RAI_ADVANCE(RAI_S_ATTR_VALUE_SQ);
+        goto value_sq;
+    }
+    if (c == '>') {
+        goto tag_close;
+    }
+    RAI_ADVANCE(RAI_S_ATTR_VALUE_UNQ);
+    goto value_unq;
+
+value_dq:
+    hit = memchr(in + i, '"', len - i);
+    if (!hit) {
+        scan->state = RAI_S_ATTR_VALUE_DQ;
+        return len;
+    }
+    i = (size_t)(hit - in);
+    /* after-attribute-value-(quoted) acts as before-attribute-name */
+    RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
+    goto before_attr_name;
+
+value_sq:
+    hit = memchr(in + i, '\'', len - i);
+    if (!hit) {
+        scan->state = RAI_S_ATTR_VALUE_SQ;
+        return len;
+    }
+    i = (size_t)(hit - in);
+    RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
+    goto before_attr_name;
+
+value_unq:
+    while (!(rai_scan_class[c] & (RAI_C_SPACE | RAI_C_GT))) {
+        RAI_ADVANCE(RAI_S_ATTR_VALUE_UNQ);
+    }
+    if (c == '>') {
+        goto tag_close;
+    }
+    RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
+    goto before_attr_name;
+
+tag_close:                      /* c is the '>' that ends a tag */
+    if (scan->rawtext == RAI_SCAN_PLAINTEXT) {
+        scan->state = RAI_S_PLAINTEXT;
+        return len;
+    }
+    if (scan->rawtext) {
+        RAI_ADVANCE(RAI_S_RAWTEXT);
+        goto rawtext;
+    }
+    RAI_ADVANCE(RAI_S_DATA);
+    goto data;
+
+markup_decl:                    /* after "<!" */
+    if (c == '-') {
+        RAI_ADVANCE(RAI_S_MARKUP_DASH);
+        goto markup_dash;
+    }
+    goto bogus_comment;         /* DOCTYPE, CDATA, ... */
+
+markup_dash:                    /* after "<!-" */
+    if (c != '-') {
+        goto bogus_comment;
+    }
+    scan->dashes = 0;
+    scan->comment_start = 1;
+    scan->comment_bang = 0;
+    RAI_ADVANCE(RAI_S_COMMENT);
+
+comment:
+    /* Ends at "-->" or "--!>"; right after "<!--", "<!-->" and "<!--->"
+     * end it too (abrupt-closing-of-empty-comment). */
+    for (;;) {
+        if (!scan->dashes && !scan->comment_bang && !scan->comment_start) {
+            hit = memchr(in + i, '-', len - i);
+            if (!hit) {
+                scan->state = RAI_S_COMMENT;
+                return len;
+            }
+            i = (size_t)(hit - in);
+            c = '-';
+        }
+        if (c == '-') {
+            if (scan->dashes < 2) {
+                scan->dashes++;
+            }
+            scan->comment_bang = 0;
+        }
+        else if (c == '>' && (scan->dashes >= 2 || scan->comment_bang
+                              || scan->comment_start)) {
+            RAI_ADVANCE(RAI_S_DATA);
+            goto data;
+        }
+        else if (c == '!' && scan->dashes >= 2) {
+            scan->comment_bang = 1;
+            scan->dashes = 0;
+            scan->comment_start = 0;
+        }
+        else {
+            scan->dashes = 0;
+            scan->comment_bang = 0;
+            scan->comment_start = 0;
+        }
+        RAI_ADVANCE(RAI_S_COMMENT);
+    }
+
+bogus_comment:
+    hit = memchr(in + i, '>', len - i);
+    if (!hit) {
+        scan->state = RAI_S_BOGUS_COMMENT;
+        return len;
+    }
+    i = (size_t)(hit - in);
+    RAI_ADVANCE(RAI_S_DATA);
+    goto data;
+
+rawtext:
+    hit = memchr(in + i, '<', len - i);
+    if (!hit) {
+        scan->state = RAI_S_RAWTEXT;
+        return len;
+    }
+    i = (size_t)(hit - in);
+    RAI_ADVANCE(RAI_S_RAWTEXT_LT);
+
+rawtext_lt:
+    if (c != '/') {
+        goto rawtext;
+    }
+    scan->match = 0;
+    RAI_ADVANCE(RAI_S_RAWTEXT_END);
+
+rawtext_end: {
+        const char *end = rai_scan_rawtext_names[scan->rawtext - 1];
+
+        while (end[scan->match]) {
+            if (rai_scan_lower(c) != (unsigned char)end[scan->match]) {
+                goto rawtext;
+            }
+            scan->match++;
+            RAI_ADVANCE(RAI_S_RAWTEXT_END);
+        }
+    }
+    if (!(rai_scan_class[c] & RAI_C_ENDS_NAME)) {
+        goto rawtext;
+    }
+    /* the element's end tag: its attributes are read as usual */
+    scan->end_tag = 1;
+    scan->rawtext = 0;
+    if (c == '>') {
+        RAI_ADVANCE(RAI_S_DATA);
+        goto data;
+    }
+    RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
+    goto before_attr_name;
 }
