@@ -314,7 +314,7 @@ tag_name: {
             }
             else {
                 char *name = scan->name + scan->name_len;
-                scan->name_len = (unsigned char)(scan->name_len + n);
+                scan->name_len = (unsigned int)(scan->name_len + n);
                 while (n--) {
                     *name++ = (char)rai_scan_lower(in[start++]);
                 }
@@ -335,7 +335,7 @@ tag_name: {
     }
     scan->paused = 0;
     scan->rawtext = scan->end_tag ? 0
-                    : (unsigned char)rai_scan_rawtext_index(scan);
+                    : (unsigned int)rai_scan_rawtext_index(scan);
     if (c == '>') {
         goto tag_close;
     }

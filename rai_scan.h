@@ -28,15 +28,17 @@ typedef struct {
 
 typedef struct {
     const rai_scan_elements_t *elements;
-    unsigned char state;
-    unsigned char end_tag;      /* the tag being read is an end tag */
-    unsigned char rawtext;      /* raw-text element we are inside (index+1) */
-    unsigned char paused;       /* widget reported; terminator not consumed */
-    unsigned char dashes;       /* comment: consecutive '-' seen (max 2) */
-    unsigned char comment_start;/* comment: nothing but '-' since "<!--" */
-    unsigned char comment_bang; /* comment: "--!" seen */
-    unsigned char match;        /* raw-text end tag: name bytes matched */
-    unsigned char name_len;     /* bytes in name; RAI_SCAN_NAME_MAX+1: too long */
+    /* whole words, not bytes: the hot path stores one field and soon reads
+     * its neighbour, and a wide load over a fresh narrow store stalls */
+    unsigned int state;
+    unsigned int end_tag;       /* the tag being read is an end tag */
+    unsigned int rawtext;       /* raw-text element we are inside (index+1) */
+    unsigned int paused;        /* widget reported; terminator not consumed */
+    unsigned int dashes;        /* comment: consecutive '-' seen (max 2) */
+    unsigned int comment_start; /* comment: nothing but '-' since "<!--" */
+    unsigned int comment_bang;  /* comment: "--!" seen */
+    unsigned int match;         /* raw-text end tag: name bytes matched */
+    unsigned int name_len;      /* bytes in name; RAI_SCAN_NAME_MAX+1: too long */
     char name[RAI_SCAN_NAME_MAX];
 } rai_scan_t;
 
