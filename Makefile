@@ -24,6 +24,7 @@ JSON_CFLAGS = -I/usr/include/json-c
 MODULE    = .libs/mod_rai_embed.so
 
 UNIT_CFLAGS = -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined \
               -fno-omit-frame-pointer -I. $(JSON_CFLAGS) \
               $(shell $(APXS) -q EXTRA_CPPFLAGS 2>/dev/null) \
               -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) \

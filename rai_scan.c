@@ -109,9 +109,17 @@ static int rai_scan_is_name_char(unsigned char c)
 
 void rai_scan_init(rai_scan_t *scan, const rai_scan_elements_t *elements)
 {
+    int i;
+
     memset(scan, 0, sizeof(*scan));
     scan->elements = elements;
     scan->state = RAI_S_DATA;
+    for (i = 0; i < elements->count; i++) {
+        unsigned char first = (unsigned char)elements->patterns[i][0];
+        if (first >= 'a' && first <= 'z') {
+            scan->initials |= 1u << (first - 'a');
+        }
+    }
 }
 
 /* '*' matches a run of one or more name characters.  A table of at most
@@ -298,7 +306,21 @@ end_tag_open:
     }
     goto bogus_comment;
 
-tag_name: {
+tag_name:
+    if (scan->end_tag) {
+        /* an end tag's name matters to no one: skip it */
+        while (!(rai_scan_class[c] & RAI_C_ENDS_NAME)) {
+            RAI_ADVANCE(RAI_S_TAG_NAME);
+        }
+        scan->rawtext = 0;
+        if (c == '>') {
+            RAI_ADVANCE(RAI_S_DATA);
+            goto data;
+        }
+        RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
+        goto before_attr_name;
+    }
+    {
         size_t start = i, n;
 
         while (!(rai_scan_class[c] & RAI_C_ENDS_NAME)) {
@@ -325,8 +347,10 @@ tag_name: {
             return len;
         }
     }
-    if (!scan->end_tag && !scan->paused
+    /* a tag name starts with a letter, kept lowercase in name[0] */
+    if (!scan->paused
         && scan->name_len <= RAI_SCAN_NAME_MAX
+        && (scan->initials >> (scan->name[0] - 'a') & 1)
         && rai_scan_name_matches(scan->elements, scan->name,
                                  scan->name_len)) {
         scan->paused = 1;
@@ -334,8 +358,7 @@ tag_name: {
         return i;               /* before the byte that ends the name */
     }
     scan->paused = 0;
-    scan->rawtext = scan->end_tag ? 0
-                    : (unsigned int)rai_scan_rawtext_index(scan);
+    scan->rawtext = (unsigned int)rai_scan_rawtext_index(scan);
     if (c == '>') {
         goto tag_close;
     }

@@ -39,6 +39,7 @@ typedef struct {
     unsigned int comment_bang;  /* comment: "--!" seen */
     unsigned int match;         /* raw-text end tag: name bytes matched */
     unsigned int name_len;      /* bytes in name; RAI_SCAN_NAME_MAX+1: too long */
+    unsigned int initials;      /* bit n: a pattern starts with 'a' + n */
     char name[RAI_SCAN_NAME_MAX];
 } rai_scan_t;
 
