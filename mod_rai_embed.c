@@ -247,26 +247,25 @@ static const char *rai_embed_set_access_key(cmd_parms *cmd, void *dconf,
 {
     rai_embed_server_conf *sconf = rai_embed_sconf(cmd);
     const char *err = rai_embed_key_conflict(cmd, sconf);
-    const char *var;
-
     (void)dconf;
     if (err) {
         return err;
     }
-    /* httpd leaves ${NAME} in place when NAME is not defined */
-    if ((var = strstr(arg, "${")) != NULL) {
-        const char *end = strchr(var, '}');
-        return apr_psprintf(cmd->pool, "RaiEmbedAccessKey: the variable %s "
-                            "is not defined in httpd's environment",
-                            end ? apr_pstrmemdup(cmd->pool, var,
-                                                 (apr_size_t)(end - var + 1))
-                                : "${...}");
+    /* httpd leaves ${NAME} in place when NAME is not defined (and says
+     * which above); quoting the value here could quote a key */
+    if (strstr(arg, "${")) {
+        return "RaiEmbedAccessKey: its ${...} variable is not defined in "
+               "httpd's environment";
     }
     if (!*arg) {
         return "RaiEmbedAccessKey must not be empty";
     }
     sconf->access_key = arg;
     sconf->access_key_source = cmd->cmd->name;
+    /* mod_info shows the configuration tree: not this line's argument */
+    if (cmd->directive) {
+        ((ap_directive_t *)cmd->directive)->args = "(hidden)";
+    }
     return NULL;
 }
 
@@ -339,7 +338,10 @@ static const char *rai_embed_set_token_url(cmd_parms *cmd, void *dconf,
 
     (void)dconf;
     if (why) {
-        return apr_psprintf(cmd->pool, "RaiEmbedTokenURL: '%s' %s", arg, why);
+        /* a URL with user information is not echoed: it may hold a password */
+        return strchr(arg, '@')
+               ? apr_pstrcat(cmd->pool, "RaiEmbedTokenURL: the URL ", why, NULL)
+               : apr_psprintf(cmd->pool, "RaiEmbedTokenURL: '%s' %s", arg, why);
     }
     rai_embed_sconf(cmd)->token_url = arg;
     return NULL;
@@ -639,6 +641,19 @@ static int rai_embed_reusable(const rai_token_t *token, apr_time_t now,
            && token->expires - now >= RAI_EMBED_MIN_LIFETIME;
 }
 
+/* Whether a failed token request tells of the API as a whole: no
+ * connection, a timeout, a 5xx, a 429, a refused credential, or an answer
+ * that breaks the contract. */
+static int rai_embed_endpoint_failure(const rai_token_error_t *err)
+{
+    long status = err->http_status;
+
+    if (err->status == RAI_TOKEN_E_STATUS && status >= 400 && status < 500) {
+        return status == 401 || status == 403 || status == 429;
+    }
+    return 1;
+}
+
 /* A token for identity: from the cache, from a call another thread of
  * this process is making for the same identity, or from a call of our own.
  * Returns the rai-embed note ("cached", "fetched") or NULL on failure. */
@@ -688,7 +703,8 @@ static const char *rai_embed_token_for(request_rec *r,
                           token, &status)) {
         if (status != RAI_TOKEN_OK) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0025: the "
-                          "token request this page waited for failed");
+                          "token request this page waited for failed or took "
+                          "too long");
             return NULL;
         }
         return "fetched";
@@ -712,8 +728,12 @@ static const char *rai_embed_token_for(request_rec *r,
         rai_embed_log_limited(RAI_WARN_TOKEN, 0, r, "RAI0011: token request "
                               "to %s failed: %s; widgets left as they are",
                               endpoint->url, err.reason);
-        started = rai_backoff_failure(rai_embed_flights, endpoint_key, now,
-                                      err.retry_after);
+        /* a 4xx about this one request (a refused identity, say) says
+         * nothing of the API: it must not hold back everyone else */
+        started = rai_embed_endpoint_failure(&err)
+                  ? rai_backoff_failure(rai_embed_flights, endpoint_key, now,
+                                        err.retry_after)
+                  : 0;
         if (started) {
             rai_embed_log_limited(RAI_WARN_BACKOFF, 0, r, "RAI0022: no token "
                                   "requests to %s for the next %"
@@ -847,24 +867,47 @@ static int rai_embed_filter_init(ap_filter_t *f)
     rai_embed_dir_conf *dconf =
         ap_get_module_config(f->r->per_dir_config, &rai_embed_module);
 
-    if (!f->r->content_type || rai_embed_type_matches(f->r, dconf)) {
+    /* only for GET and HEAD: PUT and the like keep their 412s */
+    if (f->r->method_number == M_GET
+        && (!f->r->content_type || rai_embed_type_matches(f->r, dconf))) {
         f->r->no_local_copy = 1;
     }
     return OK;
 }
 
-/* Cache-Control: private, without public or s-maxage. */
+typedef struct {
+    apr_pool_t *pool;
+    char *all;
+} rai_embed_values_t;
+
+static int rai_embed_gather(void *rec, const char *key, const char *value)
+{
+    rai_embed_values_t *values = rec;
+
+    (void)key;
+    values->all = *values->all
+                  ? apr_pstrcat(values->pool, values->all, ", ", value, NULL)
+                  : apr_pstrdup(values->pool, value);
+    return 1;
+}
+
+/* Cache-Control: private, without public or s-maxage, whatever set it and
+ * in however many header lines.  A qualified private="..." still lets a
+ * shared cache keep the body, so only a bare private counts. */
 static void rai_embed_make_private(request_rec *r)
 {
-    const char *cc = apr_table_get(r->headers_out, "Cache-Control");
-    const char *err_cc = apr_table_get(r->err_headers_out, "Cache-Control");
-    const char *all, *p;
+    rai_embed_values_t values;
+    const char *p;
     char *out = "";
     int private = 0;
 
-    all = cc && err_cc ? apr_pstrcat(r->pool, cc, ", ", err_cc, NULL)
-                       : cc ? cc : err_cc ? err_cc : "";
-    p = all;
+    values.pool = r->pool;
+    values.all = "";
+    apr_table_do(rai_embed_gather, &values, r->headers_out, "Cache-Control",
+                 NULL);
+    apr_table_do(rai_embed_gather, &values, r->err_headers_out,
+                 "Cache-Control", NULL);
+    p = values.all;
     while (*p) {
         const char *start, *end;
         int quoted = 0;
@@ -894,7 +937,8 @@ static void rai_embed_make_private(request_rec *r)
             || (name_len == 8 && !strncasecmp(start, "s-maxage", 8))) {
             continue;
         }
-        if (name_len == 7 && !strncasecmp(start, "private", 7)) {
+        if (name_len == 7 && (apr_size_t)(end - start) == 7
+            && !strncasecmp(start, "private", 7)) {
             private = 1;
         }
         out = apr_pstrcat(r->pool, out, *out ? ", " : "",
@@ -937,8 +981,7 @@ static rai_embed_action_e rai_embed_action(ap_filter_t *f)
     }
     if (encoding && strcasecmp(encoding, "identity")) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0014: response "
-                      "body is encoded (%s): passed on untouched",
-                      ap_escape_logitem(r->pool, encoding));
+                      "body is encoded (%s): passed on untouched", encoding);
         return RAI_EMBED_SKIP;
     }
     /* a HEAD answer carries the headers its GET would */
@@ -956,11 +999,19 @@ static apr_status_t rai_embed_headers_filter(ap_filter_t *f,
 
     /* the length changes, and the page must not outlive its token in a
      * shared cache or come back as a 304 */
-    apr_table_unset(r->headers_out, "Content-Length");
-    apr_table_unset(r->headers_out, "ETag");
-    apr_table_unset(r->err_headers_out, "ETag");
-    apr_table_unset(r->headers_out, "Last-Modified");
-    apr_table_unset(r->err_headers_out, "Last-Modified");
+    static const char *const dropped[] = {
+        "Content-Length", "ETag", "Last-Modified",
+        /* CDNs obey these over Cache-Control */
+        "CDN-Cache-Control", "Surrogate-Control",
+        /* digests of the body before the rewrite */
+        "Content-MD5", "Digest", "Content-Digest", "Repr-Digest"
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
+        apr_table_unset(r->headers_out, dropped[i]);
+        apr_table_unset(r->err_headers_out, dropped[i]);
+    }
     rai_embed_make_private(r);
     ap_remove_output_filter(f);
 
@@ -1011,6 +1062,7 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
          * leaves the work to the first */
         action = ap_get_module_config(r->request_config, &rai_embed_module)
                  ? RAI_EMBED_SKIP : rai_embed_action(f);
+        ap_set_module_config(r->request_config, &rai_embed_module, f);
         if (action != RAI_EMBED_SKIP) {
             ap_add_output_filter_handle(rai_embed_headers_handle, NULL, r,
                                         r->connection);
@@ -1019,7 +1071,6 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }
-        ap_set_module_config(r->request_config, &rai_embed_module, f);
         f->ctx = ctx = apr_pcalloc(r->pool, sizeof(*ctx));
         rai_scan_init(&ctx->scan, dconf->patterns ? &dconf->elements
                                                   : &rai_embed_default_elements);
@@ -1029,7 +1080,7 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
     while (!APR_BRIGADE_EMPTY(bb)) {
         apr_bucket *b = APR_BRIGADE_FIRST(bb);
         const char *data;
-        apr_size_t len, pos = 0;
+        apr_size_t len;
 
         if (APR_BUCKET_IS_METADATA(b)) {
             APR_BUCKET_REMOVE(b);
@@ -1058,9 +1109,8 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
             return rv;
         }
 
-        while (pos < len) {
-            apr_size_t at = pos + rai_scan_next(&ctx->scan, data + pos,
-                                                len - pos);
+        for (;;) {
+            apr_size_t at = rai_scan_next(&ctx->scan, data, len);
             apr_bucket *rest;
 
             if (at == len) {
@@ -1075,20 +1125,30 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
             }
             /* split before the byte that ends the name; the attribute goes
              * between the halves */
-            apr_bucket_split(b, at);
+            if (apr_bucket_split(b, at) != APR_SUCCESS) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "RAI0017: cannot "
+                              "split a %s bucket: rest of the response "
+                              "passed on unchanged", b->type->name);
+                ctx->attr_len = 0;
+                break;
+            }
             rest = APR_BUCKET_NEXT(b);
             APR_BUCKET_REMOVE(b);
             APR_BRIGADE_INSERT_TAIL(ctx->out, b);
+            /* a copy per widget: freed as soon as it is written */
             APR_BRIGADE_INSERT_TAIL(ctx->out,
-                                    apr_bucket_pool_create(ctx->attr,
-                                                           ctx->attr_len,
-                                                           r->pool,
+                                    apr_bucket_heap_create(ctx->attr,
+                                                           ctx->attr_len, NULL,
                                                            f->c->bucket_alloc));
             ctx->out_bytes += at + ctx->attr_len;
             b = rest;
             data += at;
             len -= at;
-            pos = 0;
+            /* a large mapped file is one bucket: pass on as we go */
+            if (ctx->out_bytes >= RAI_EMBED_PASS_BYTES
+                && (rv = rai_embed_pass(f, ctx)) != APR_SUCCESS) {
+                return rv;
+            }
         }
         APR_BUCKET_REMOVE(b);
         APR_BRIGADE_INSERT_TAIL(ctx->out, b);
@@ -1106,7 +1166,7 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
             }
         }
     }
-    return rai_embed_pass(f, ctx);
+    return APR_BRIGADE_EMPTY(ctx->out) ? APR_SUCCESS : rai_embed_pass(f, ctx);
 }
 
 static void rai_embed_insert_filter(request_rec *r)
@@ -1126,8 +1186,10 @@ static void rai_embed_register_hooks(apr_pool_t *p)
     ap_hook_check_config(rai_embed_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(rai_embed_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(rai_embed_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* last: RESOURCE filters run in the order they were added, and those
+     * that pull in content (INCLUDES) must come before us */
     ap_hook_insert_filter(rai_embed_insert_filter, NULL, NULL,
-                          APR_HOOK_MIDDLE);
+                          APR_HOOK_LAST);
     ap_register_output_filter(RAI_EMBED_FILTER, rai_embed_out_filter,
                               rai_embed_filter_init, AP_FTYPE_RESOURCE);
     rai_embed_headers_handle =

@@ -14,6 +14,10 @@
 
 APLOG_USE_MODULE(rai_embed);
 
+/* Web farm clocks differ a little: a token issued this much "in the
+ * future" by another server is still believed. */
+#define RAI_CACHE_CLOCK_SKEW apr_time_from_sec(60)
+
 /* The largest value we store: two times and a token. */
 #define RAI_CACHE_VALUE_MAX (RAI_TOKEN_MAX + 64)
 
@@ -68,7 +72,7 @@ static apr_status_t rai_cache_destroy(void *data)
     rai_cache_t *cache = data;
 
     if (cache->instance) {
-        cache->provider->destroy(cache->instance, NULL);
+        cache->provider->destroy(cache->instance, cache->server);
         cache->instance = NULL;
     }
     return APR_SUCCESS;
@@ -84,6 +88,7 @@ apr_status_t rai_cache_post_config(rai_cache_t *cache, apr_pool_t *pconf,
     if (cache->off) {
         return APR_SUCCESS;
     }
+    cache->server = s;
     if (!cache->configured) {
         /* the default: shmcb, if it is there to be had */
         cache->name = "shmcb";
@@ -185,6 +190,23 @@ static void rai_cache_unlock(rai_cache_t *cache)
     }
 }
 
+/* A time as stored: decimal digits only. */
+static int rai_cache_time(const char *text, apr_time_t *out)
+{
+    const char *p;
+
+    if (!*text || strlen(text) > 18) {
+        return 0;
+    }
+    for (p = text; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return 0;
+        }
+    }
+    *out = apr_atoi64(text);
+    return 1;
+}
+
 apr_status_t rai_cache_get(rai_cache_t *cache, server_rec *s,
                            const char *key, apr_pool_t *p,
                            rai_token_t *token)
@@ -205,16 +227,21 @@ apr_status_t rai_cache_get(rai_cache_t *cache, server_rec *s,
         return rv;
     }
 
-    /* "ISSUED EXPIRES TOKEN", times in microseconds */
+    /* "ISSUED EXPIRES TOKEN", times in microseconds.  A shared cache may
+     * hold anything: what does not parse, or has times that make no sense,
+     * is taken as a miss. */
     value[len] = '\0';
     issued = apr_strtok((char *)value, " ", &rest);
     expires = apr_strtok(NULL, " ", &rest);
     if (!issued || !expires || !rest
+        || !rai_cache_time(issued, &token->issued)
+        || !rai_cache_time(expires, &token->expires)
+        || token->issued > apr_time_now() + RAI_CACHE_CLOCK_SKEW
+        || token->expires <= token->issued
+        || token->expires - token->issued > apr_time_from_sec(86400)
         || !rai_token_shape_ok(rest, strlen(rest))) {
-        return APR_NOTFOUND;    /* not ours, or damaged: fetch anew */
+        return APR_NOTFOUND;
     }
-    token->issued = apr_atoi64(issued);
-    token->expires = apr_atoi64(expires);
     token->token = rest;
     token->token_len = strlen(rest);
     return APR_SUCCESS;

@@ -23,6 +23,7 @@ typedef struct {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex;      /* only for providers that need one */
+    server_rec *server;             /* for the provider's destroy */
     int configured;                 /* RaiEmbedCache given */
     int off;                        /* RaiEmbedCache none */
 } rai_cache_t;

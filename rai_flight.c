@@ -200,6 +200,11 @@ apr_interval_time_t rai_backoff_failure(rai_flight_table_t *table,
 
     apr_thread_mutex_lock(table->lock);
     b = rai_backoff_get(table, endpoint_key, 1);
+    if (b && b->until > now && retry_after <= 0) {
+        /* requests that were under way when the back-off began: one
+         * outage doubles the delay once, not once per thread */
+        b = NULL;
+    }
     if (b) {
         b->failures++;
         if (retry_after > 0) {

@@ -234,7 +234,7 @@ const char *rai_identity_describe(apr_pool_t *p,
         const rai_identity_item_t *item =
             &APR_ARRAY_IDX(identity, i, rai_identity_item_t);
         out = apr_pstrcat(p, out, i ? ", " : "", item->key, "=",
-                          ap_escape_logitem(p, item->value), NULL);
+                          item->value, NULL);
     }
     return out;
 }

@@ -61,8 +61,8 @@ rai_identity_status_e rai_identity_read(request_rec *r,
                                         const char **key, const char **why);
 #endif
 
-/* "data-customer-id=alice, data-email=..." for the debug log, escaped
- * as a log item. */
+/* "data-customer-id=alice, data-email=..." for the debug log (httpd
+ * escapes error-log messages itself). */
 const char *rai_identity_describe(apr_pool_t *p,
                                   const apr_array_header_t *identity);
 
