@@ -38,6 +38,7 @@ module AP_MODULE_DECLARE_DATA rai_embed_module;
 
 #define RAI_EMBED_FILTER "RAI_EMBED"
 #define RAI_EMBED_NOTE   "rai-embed"
+#define RAI_EMBED_HANDLER "rai-embed-token"
 /* Pass scanned data on once this much has gathered, so that reading a
  * large file never holds more than this in memory. */
 #define RAI_EMBED_PASS_BYTES (64 * 1024)
@@ -66,6 +67,7 @@ typedef struct {
     apr_array_header_t *patterns;
     rai_scan_elements_t elements;
     apr_array_header_t *content_types;
+    const char *refresh_script;     /* the <script> element, "" for none */
 } rai_embed_dir_conf;
 
 typedef struct {
@@ -194,6 +196,8 @@ static void *rai_embed_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     }
     conf->content_types = add->content_types ? add->content_types
                                              : base->content_types;
+    conf->refresh_script = add->refresh_script ? add->refresh_script
+                                               : base->refresh_script;
     return conf;
 }
 
@@ -498,6 +502,47 @@ static const char *rai_embed_add_content_type(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* On a widget's rai-error event (its token ran out in a long session),
+ * fetch a new token from the refresh endpoint, give it to every widget and
+ * reload them.  One request at a time, whatever the number of widgets. */
+#define RAI_EMBED_SCRIPT_HEAD \
+    "<script>(function(){var busy=0;document.addEventListener(" \
+    "\"rai-error\",function(){if(busy)return;busy=1;fetch(\""
+#define RAI_EMBED_SCRIPT_TAIL \
+    "\",{credentials:\"same-origin\",headers:{Accept:\"application/json\"}})" \
+    ".then(function(r){if(!r.ok)throw r.status;return r.json()})" \
+    ".then(function(d){document.querySelectorAll(\"[embed-token]\")" \
+    ".forEach(function(w){w.setAttribute(\"embed-token\",d.embedToken)});" \
+    "var a=window.ReturningAIWidget;if(a&&a.reload)a.reload()})" \
+    "[\"catch\"](function(){}).then(function(){busy=0})},true)})();" \
+    "</script>\n"
+
+static const char *rai_embed_set_refresh_script(cmd_parms *cmd, void *dconf,
+                                                const char *arg)
+{
+    rai_embed_dir_conf *conf = dconf;
+    const char *p;
+
+    if (!strcasecmp(arg, "none")) {
+        conf->refresh_script = "";
+        return NULL;
+    }
+    /* it goes into a script as a string: only plain URL characters */
+    if (arg[0] != '/') {
+        return "RaiEmbedRefreshScript: the URL path must start with '/' "
+               "(or be none)";
+    }
+    for (p = arg; *p; p++) {
+        if (!apr_isalnum(*p) && !strchr("/._~%-+=&?,;:@!$*()", *p)) {
+            return apr_psprintf(cmd->pool, "RaiEmbedRefreshScript: '%c' is "
+                                "not allowed in the URL path", *p);
+        }
+    }
+    conf->refresh_script = apr_pstrcat(cmd->pool, RAI_EMBED_SCRIPT_HEAD, arg,
+                                       RAI_EMBED_SCRIPT_TAIL, NULL);
+    return NULL;
+}
+
 static const command_rec rai_embed_cmds[] = {
     AP_INIT_FLAG("RaiEmbed", rai_embed_set_enabled, NULL,
                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
@@ -526,6 +571,10 @@ static const command_rec rai_embed_cmds[] = {
     AP_INIT_TAKE2("RaiEmbedTimeout", rai_embed_set_timeout, NULL, RSRC_CONF,
                    "CONNECT TOTAL: seconds to connect to the token API and "
                    "for the whole request"),
+    AP_INIT_TAKE1("RaiEmbedRefreshScript", rai_embed_set_refresh_script, NULL,
+                  RSRC_CONF | ACCESS_CONF, "URL-PATH of a rai-embed-token "
+                  "handler: pages with widgets get a script that renews "
+                  "their token from it; none for no script"),
     AP_INIT_TAKE1("RaiEmbedCache", rai_embed_set_cache, NULL, RSRC_CONF,
                   "The shared object cache for tokens: shmcb (default), "
                   "PROVIDER:ARGS such as memcache:host:port, or none"),
@@ -633,6 +682,13 @@ static void rai_embed_endpoint(const rai_embed_server_conf *sconf,
     endpoint->total_timeout = sconf->total_timeout;
 }
 
+/* Back-off is kept per token URL and access id. */
+static const char *rai_embed_endpoint_key(apr_pool_t *p,
+                                          const rai_token_endpoint_t *endpoint)
+{
+    return apr_pstrcat(p, endpoint->url, "\n", endpoint->access_id, NULL);
+}
+
 /* Whether a cached token may still go into a page. */
 static int rai_embed_reusable(const rai_token_t *token, apr_time_t now,
                               apr_interval_time_t reuse)
@@ -664,8 +720,7 @@ static const char *rai_embed_token_for(request_rec *r,
                                        rai_token_t *token)
 {
     const char *key = rai_cache_key(r->pool, endpoint, identity);
-    const char *endpoint_key = apr_pstrcat(r->pool, endpoint->url, "\n",
-                                           endpoint->access_id, NULL);
+    const char *endpoint_key = rai_embed_endpoint_key(r->pool, endpoint);
     int cached = rai_cache_enabled(sconf->cache);
     apr_interval_time_t backoff, wait;
     rai_token_status_e status;
@@ -770,10 +825,20 @@ static const char *rai_embed_token_for(request_rec *r,
     return "fetched";
 }
 
-/* The attribute every widget of this response gets, decided once at the
- * first widget: " embed-token=\"...\"", or "" to leave widgets alone.
- * Sets the rai-embed note to what happened. */
-static const char *rai_embed_attribute(request_rec *r)
+/* What rai_embed_request_token() found for a request. */
+typedef enum {
+    RAI_EMBED_TOKEN,
+    RAI_EMBED_ANONYMOUS,
+    RAI_EMBED_REFUSED,          /* an identity value was refused */
+    RAI_EMBED_UNCONFIGURED,     /* no credentials for this server */
+    RAI_EMBED_FAILED            /* the API failed, or is in back-off */
+} rai_embed_outcome_e;
+
+/* The one way to a token for a request, for the filter and the refresh
+ * endpoint alike: identity, then cache, single flight or API.  Sets the
+ * rai-embed note to what happened. */
+static rai_embed_outcome_e rai_embed_request_token(request_rec *r,
+                                                   rai_token_t *token)
 {
     rai_embed_server_conf *sconf =
         ap_get_module_config(r->server->module_config, &rai_embed_module);
@@ -784,49 +849,118 @@ static const char *rai_embed_attribute(request_rec *r)
     apr_array_header_t *identity = NULL;
     const char *key = NULL, *why = NULL, *note;
     rai_token_endpoint_t endpoint;
-    rai_token_t token;
 
     switch (rai_identity_read(r, identifiers, &identity, &key, &why)) {
     case RAI_IDENTITY_ANONYMOUS:
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0015: no identity "
-                      "for this request: widgets left as they are");
+                      "for this request: no token");
         apr_table_setn(r->notes, RAI_EMBED_NOTE, "anonymous");
-        return "";
+        return RAI_EMBED_ANONYMOUS;
     case RAI_IDENTITY_REFUSED:
         rai_embed_log_limited(RAI_WARN_IDENTITY, 0, r, "RAI0012: identifier "
                               "%s refused (%s): no token for this request",
                               key, why);
         apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
-        return "";
+        return RAI_EMBED_REFUSED;
     case RAI_IDENTITY_FOUND:
         break;
     }
 
     if (!sconf->access_id || !sconf->access_key || !rai_embed_client) {
-        rai_embed_log_limited(RAI_WARN_CONFIG, 0, r, "RAI0010: the RAI_EMBED "
-                              "filter runs for %s without RaiEmbedAccessId "
-                              "and RaiEmbedAccessKey for this server: "
-                              "widgets left as they are", r->uri);
+        rai_embed_log_limited(RAI_WARN_CONFIG, 0, r, "RAI0010: a token is "
+                              "wanted for %s without RaiEmbedAccessId and "
+                              "RaiEmbedAccessKey for this server", r->uri);
         apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
-        return "";
+        return RAI_EMBED_UNCONFIGURED;
     }
 
     rai_embed_endpoint(sconf, &endpoint);
-    note = rai_embed_token_for(r, sconf, &endpoint, identity, &token);
+    note = rai_embed_token_for(r, sconf, &endpoint, identity, token);
     if (!note) {
         apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
-        return "";
+        return RAI_EMBED_FAILED;
     }
     if (APLOGrdebug(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0013: token %s "
                       "(%s) for %s, %" APR_TIME_T_FMT " s left",
-                      rai_embed_fingerprint(r->pool, token.token,
-                                            token.token_len), note,
+                      rai_embed_fingerprint(r->pool, token->token,
+                                            token->token_len), note,
                       rai_identity_describe(r->pool, identity),
-                      apr_time_sec(token.expires - apr_time_now()));
+                      apr_time_sec(token->expires - apr_time_now()));
     }
     apr_table_setn(r->notes, RAI_EMBED_NOTE, note);
+    return RAI_EMBED_TOKEN;
+}
+
+/* The attribute every widget of this response gets, decided once at the
+ * first widget: " embed-token=\"...\"", or "" to leave widgets alone. */
+static const char *rai_embed_attribute(request_rec *r)
+{
+    rai_token_t token;
+
+    if (rai_embed_request_token(r, &token) != RAI_EMBED_TOKEN) {
+        return "";
+    }
     return apr_pstrcat(r->pool, " embed-token=\"", token.token, "\"", NULL);
+}
+
+/* --- the refresh endpoint (SetHandler rai-embed-token) ------------------ */
+
+static int rai_embed_token_handler(request_rec *r)
+{
+    rai_embed_server_conf *sconf;
+    rai_token_endpoint_t endpoint;
+    const char *site;
+    rai_token_t token;
+    apr_interval_time_t backoff;
+    apr_int64_t seconds;
+
+    if (!r->handler || strcmp(r->handler, RAI_EMBED_HANDLER)) {
+        return DECLINED;
+    }
+    ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    /* a token is a credential: no other site may fetch it with our
+     * visitor's cookies or password */
+    site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    if (site && !strcasecmp(site, "cross-site")) {
+        return HTTP_FORBIDDEN;
+    }
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+
+    switch (rai_embed_request_token(r, &token)) {
+    case RAI_EMBED_TOKEN:
+        break;
+    case RAI_EMBED_ANONYMOUS:
+        return HTTP_UNAUTHORIZED;
+    case RAI_EMBED_REFUSED:
+        return HTTP_FORBIDDEN;
+    case RAI_EMBED_UNCONFIGURED:
+        return HTTP_INTERNAL_SERVER_ERROR;
+    case RAI_EMBED_FAILED:
+        sconf = ap_get_module_config(r->server->module_config,
+                                     &rai_embed_module);
+        rai_embed_endpoint(sconf, &endpoint);
+        backoff = rai_backoff_remaining(rai_embed_flights,
+                                        rai_embed_endpoint_key(r->pool,
+                                                               &endpoint),
+                                        apr_time_now());
+        seconds = apr_time_sec(backoff + APR_USEC_PER_SEC - 1);
+        apr_table_setn(r->err_headers_out, "Retry-After",
+                       apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                    seconds > 0 ? seconds : 5));
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    seconds = apr_time_sec(token.expires - apr_time_now());
+    ap_set_content_type(r, "application/json");
+    if (!r->header_only) {
+        ap_rprintf(r, "{\"embedToken\":\"%s\",\"expiresIn\":%" APR_INT64_T_FMT
+                   "}", token.token, seconds > 0 ? seconds : 0);
+    }
+    return OK;
 }
 
 /* --- the filter --------------------------------------------------------- */
@@ -1083,6 +1217,18 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
         apr_size_t len;
 
         if (APR_BUCKET_IS_METADATA(b)) {
+            if (APR_BUCKET_IS_EOS(b) && ctx->attr_len) {
+                rai_embed_dir_conf *dconf =
+                    ap_get_module_config(r->per_dir_config,
+                                         &rai_embed_module);
+                /* widgets got a token: the page can renew it */
+                if (dconf->refresh_script && *dconf->refresh_script) {
+                    APR_BRIGADE_INSERT_TAIL(ctx->out,
+                        apr_bucket_immortal_create(dconf->refresh_script,
+                                                   strlen(dconf->refresh_script),
+                                                   f->c->bucket_alloc));
+                }
+            }
             APR_BUCKET_REMOVE(b);
             APR_BRIGADE_INSERT_TAIL(ctx->out, b);
             if (APR_BUCKET_IS_FLUSH(b) || APR_BUCKET_IS_EOS(b)) {
@@ -1190,6 +1336,7 @@ static void rai_embed_register_hooks(apr_pool_t *p)
      * that pull in content (INCLUDES) must come before us */
     ap_hook_insert_filter(rai_embed_insert_filter, NULL, NULL,
                           APR_HOOK_LAST);
+    ap_hook_handler(rai_embed_token_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(RAI_EMBED_FILTER, rai_embed_out_filter,
                               rai_embed_filter_init, AP_FTYPE_RESOURCE);
     rai_embed_headers_handle =

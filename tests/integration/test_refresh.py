@@ -1,0 +1,153 @@
+"""SPEC §8: the refresh endpoint (SetHandler rai-embed-token) and RaiEmbedRefreshScript."""
+
+import time
+
+import pytest
+
+from rai_harness import jwt_payload, rai_conf, token_payload
+
+WIDGET_PAGE = '<html><body><rai-store-widget community-id="c1"></rai-store-widget></body></html>\n'
+
+
+def site(httpd, standin, extra="", **overrides):
+    password_file = httpd.htpasswd({"alice": "alice", "bob": "bob"})
+    return rai_conf(standin, Cache="none", Timeout="0.3 0.6", **overrides) + """
+<Location "/token">
+    SetHandler rai-embed-token
+</Location>
+<Location "/">
+    AuthType Basic
+    AuthName "refresh"
+    AuthUserFile "{password_file}"
+    Require valid-user
+</Location>
+<Location "/open">
+    Require all granted
+</Location>
+{extra}
+""".format(password_file=password_file, extra=extra)
+
+
+def test_endpoint_token(httpd, standin):
+    httpd.configure(site(httpd, standin)).start()
+
+    response = httpd.get("token", auth=("bob", "bob"))
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json()
+    assert set(body) == {"embedToken", "expiresIn"}
+    assert jwt_payload(body["embedToken"])["sub"] == "bob"
+    assert 890 <= body["expiresIn"] <= 900
+    assert standin.stats()["token_requests"] == 1
+    assert httpd.notes() == ["fetched"]
+
+
+def test_endpoint_anonymous(httpd, standin):
+    httpd.configure(site(httpd, standin, extra="""
+<Location "/open/token">
+    SetHandler rai-embed-token
+</Location>""")).start()
+
+    response = httpd.get("open/token")
+
+    assert response.status_code == 401
+    assert "embedToken" not in response.text
+    assert standin.stats()["token_requests"] == 0
+    assert httpd.notes() == ["anonymous"]
+
+
+def test_endpoint_cross_site(httpd, standin):
+    httpd.configure(site(httpd, standin)).start()
+
+    response = httpd.get("token", auth=("alice", "alice"),
+                         headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 403
+    assert standin.stats()["token_requests"] == 0
+
+    same = httpd.get("token", auth=("alice", "alice"),
+                     headers={"Sec-Fetch-Site": "same-origin"})
+    assert same.status_code == 200
+
+
+def test_endpoint_post_refused(httpd, standin):
+    httpd.configure(site(httpd, standin)).start()
+
+    response = httpd.request("POST", "token", auth=("alice", "alice"), data="x")
+
+    assert response.status_code == 405
+    assert "GET" in response.headers.get("Allow", "")
+    assert standin.stats()["token_requests"] == 0
+
+
+ONE_PROCESS = """
+StartServers 1
+ServerLimit 1
+ThreadLimit 8
+ThreadsPerChild 8
+MinSpareThreads 1
+MaxSpareThreads 16
+MaxRequestWorkers 8
+"""
+
+
+def test_endpoint_api_down(httpd, standin):
+    # one process: back-off is kept per process
+    httpd.configure(site(httpd, standin, extra=ONE_PROCESS)).start()
+    standin.control(mode="error", status=500)
+
+    for _ in range(3):
+        response = httpd.get("token", auth=("alice", "alice"))
+        assert response.status_code == 503
+        assert int(response.headers["Retry-After"]) >= 1
+        assert "embedToken" not in response.text
+    # now in back-off: Retry-After says how long it lasts, and no call is made
+    before = standin.stats()["token_requests"]
+    response = httpd.get("token", auth=("alice", "alice"))
+    assert response.status_code == 503
+    assert 1 <= int(response.headers["Retry-After"]) <= 2
+    assert standin.stats()["token_requests"] == before
+    assert set(httpd.notes()) == {"error"}
+
+
+def test_script_on_token_pages(httpd, standin):
+    httpd.write("w.html", WIDGET_PAGE)
+    httpd.write("open/w.html", WIDGET_PAGE)
+    httpd.write("plain.html", "<html><body>no widget</body></html>\n")
+    httpd.configure(site(httpd, standin, RefreshScript="/token")).start()
+
+    page = httpd.get("w.html", auth=("alice", "alice")).text
+    assert token_payload(page)["sub"] == "alice"
+    # the page as it was, with the token, then one script at the end
+    body, script = page.split("</html>\n")
+    assert script.startswith("<script>") and script.endswith("</script>\n")
+    assert script.count("<script>") == 1
+    assert 'fetch("/token"' in script and '"rai-error"' in script
+    assert "ReturningAIWidget" in script and "reload" in script
+
+    # no widget, or no token (anonymous): no script
+    assert "<script>" not in httpd.get("plain.html", auth=("alice", "alice")).text
+    anonymous = httpd.get("open/w.html").text
+    assert anonymous == WIDGET_PAGE
+
+
+def test_script_none_in_scope(httpd, standin):
+    httpd.write("w.html", WIDGET_PAGE)
+    httpd.write("quiet/w.html", WIDGET_PAGE)
+    httpd.configure(site(httpd, standin, RefreshScript="/token", extra="""
+<Location "/quiet">
+    RaiEmbedRefreshScript none
+</Location>""")).start()
+
+    assert "<script>" in httpd.get("w.html", auth=("alice", "alice")).text
+    quiet = httpd.get("quiet/w.html", auth=("alice", "alice")).text
+    assert "<script>" not in quiet and 'embed-token="' in quiet
+
+
+@pytest.mark.parametrize("path", ['/to"ken', "token", "/a b", "/<x>"])
+def test_script_bad_path(httpd, standin, path):
+    httpd.configure(site(httpd, standin) + '\nRaiEmbedRefreshScript "%s"\n' % path)
+    rc, output = httpd.configtest()
+    assert rc != 0
+    assert "RaiEmbedRefreshScript" in output
