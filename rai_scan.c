@@ -230,6 +230,18 @@ static int rai_scan_rawtext_index(const rai_scan_t *scan)
         c = in[i];                                                        \
     } while (0)
 
+/* Moves to the next byte ch (to end the state it stands for); when the
+ * buffer holds none, remembers state st for the next call. */
+#define RAI_FIND(ch, st)                                                  \
+    do {                                                                  \
+        hit = memchr(in + i, (ch), len - i);                              \
+        if (!hit) {                                                       \
+            scan->state = (st);                                           \
+            return len;                                                   \
+        }                                                                 \
+        i = (size_t)(hit - in);                                           \
+    } while (0)
+
 /* The states are labels: the next state is a direct jump, not a trip
  * through a switch, which keeps the branch predictor on our side.  The
  * switch at the top only resumes where the previous buffer ended. */
@@ -267,12 +279,7 @@ size_t rai_scan_next(rai_scan_t *scan, const char *buf, size_t len)
     }
 
 data:
-    hit = memchr(in + i, '<', len - i);
-    if (!hit) {
-        scan->state = RAI_S_DATA;
-        return len;
-    }
-    i = (size_t)(hit - in);
+    RAI_FIND('<', RAI_S_DATA);
     RAI_ADVANCE(RAI_S_TAG_OPEN);
 
 tag_open:
@@ -417,23 +424,13 @@ before_attr_value:
     goto value_unq;
 
 value_dq:
-    hit = memchr(in + i, '"', len - i);
-    if (!hit) {
-        scan->state = RAI_S_ATTR_VALUE_DQ;
-        return len;
-    }
-    i = (size_t)(hit - in);
+    RAI_FIND('"', RAI_S_ATTR_VALUE_DQ);
     /* after-attribute-value-(quoted) acts as before-attribute-name */
     RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
     goto before_attr_name;
 
 value_sq:
-    hit = memchr(in + i, '\'', len - i);
-    if (!hit) {
-        scan->state = RAI_S_ATTR_VALUE_SQ;
-        return len;
-    }
-    i = (size_t)(hit - in);
+    RAI_FIND('\'', RAI_S_ATTR_VALUE_SQ);
     RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
     goto before_attr_name;
 
@@ -480,12 +477,7 @@ comment:
      * end it too (abrupt-closing-of-empty-comment). */
     for (;;) {
         if (!scan->dashes && !scan->comment_bang && !scan->comment_start) {
-            hit = memchr(in + i, '-', len - i);
-            if (!hit) {
-                scan->state = RAI_S_COMMENT;
-                return len;
-            }
-            i = (size_t)(hit - in);
+            RAI_FIND('-', RAI_S_COMMENT);
             c = '-';
         }
         if (c == '-') {
@@ -513,22 +505,12 @@ comment:
     }
 
 bogus_comment:
-    hit = memchr(in + i, '>', len - i);
-    if (!hit) {
-        scan->state = RAI_S_BOGUS_COMMENT;
-        return len;
-    }
-    i = (size_t)(hit - in);
+    RAI_FIND('>', RAI_S_BOGUS_COMMENT);
     RAI_ADVANCE(RAI_S_DATA);
     goto data;
 
 rawtext:
-    hit = memchr(in + i, '<', len - i);
-    if (!hit) {
-        scan->state = RAI_S_RAWTEXT;
-        return len;
-    }
-    i = (size_t)(hit - in);
+    RAI_FIND('<', RAI_S_RAWTEXT);
     RAI_ADVANCE(RAI_S_RAWTEXT_LT);
 
 rawtext_lt:
