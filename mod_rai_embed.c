@@ -967,27 +967,21 @@ static int rai_embed_token_handler(request_rec *r)
 
 static int rai_embed_type_matches(request_rec *r, rai_embed_dir_conf *dconf)
 {
-    const char *type = r->content_type;
+    const char *const *types = rai_embed_default_types;
+    int count = 2, i;
     apr_size_t len;
-    int i;
 
-    if (!type) {
+    if (!r->content_type) {
         return 0;
     }
-    len = strcspn(type, "; \t");
     if (dconf->content_types) {
-        for (i = 0; i < dconf->content_types->nelts; i++) {
-            const char *t = APR_ARRAY_IDX(dconf->content_types, i,
-                                          const char *);
-            if (strlen(t) == len && !strncasecmp(t, type, len)) {
-                return 1;
-            }
-        }
-        return 0;
+        types = (const char *const *)dconf->content_types->elts;
+        count = dconf->content_types->nelts;
     }
-    for (i = 0; i < 2; i++) {
-        if (strlen(rai_embed_default_types[i]) == len
-            && !strncasecmp(rai_embed_default_types[i], type, len)) {
+    len = strcspn(r->content_type, "; \t");     /* no parameters */
+    for (i = 0; i < count; i++) {
+        if (strlen(types[i]) == len
+            && !strncasecmp(types[i], r->content_type, len)) {
             return 1;
         }
     }

@@ -147,6 +147,26 @@ static int rai_identity_utf8_ok(const unsigned char *p)
     return 1;
 }
 
+/* Why a value may not be sent, or NULL: values are refused, never
+ * truncated or cleaned. */
+static const char *rai_identity_value_problem(const char *value)
+{
+    const unsigned char *p;
+
+    if (strlen(value) > RAI_IDENTITY_VALUE_MAX) {
+        return "value longer than 512 bytes";
+    }
+    for (p = (const unsigned char *)value; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            return "value holds a control character";
+        }
+    }
+    if (!rai_identity_utf8_ok((const unsigned char *)value)) {
+        return "value is not valid UTF-8";
+    }
+    return NULL;
+}
+
 rai_identity_status_e rai_identity_read(request_rec *r,
                                         const apr_array_header_t *identifiers,
                                         apr_array_header_t **identity,
@@ -163,31 +183,19 @@ rai_identity_status_e rai_identity_read(request_rec *r,
         const char *err = NULL;
         const char *value = rai_identity_value(r, id, &err);
         rai_identity_item_t *item;
-        const unsigned char *p;
 
         if (err) {
-            *key = id->key;
-            *why = apr_pstrcat(r->pool, "expression failed: ", err, NULL);
-            return RAI_IDENTITY_REFUSED;
+            err = apr_pstrcat(r->pool, "expression failed: ", err, NULL);
         }
-        if (!value || !*value) {
+        else if (!value || !*value) {
             continue;
         }
-        if (strlen(value) > RAI_IDENTITY_VALUE_MAX) {
-            *key = id->key;
-            *why = "value longer than 512 bytes";
-            return RAI_IDENTITY_REFUSED;
+        else {
+            err = rai_identity_value_problem(value);
         }
-        for (p = (const unsigned char *)value; *p; p++) {
-            if (*p < 0x20 || *p == 0x7f) {
-                *key = id->key;
-                *why = "value holds a control character";
-                return RAI_IDENTITY_REFUSED;
-            }
-        }
-        if (!rai_identity_utf8_ok((const unsigned char *)value)) {
+        if (err) {
             *key = id->key;
-            *why = "value is not valid UTF-8";
+            *why = err;
             return RAI_IDENTITY_REFUSED;
         }
         item = apr_array_push(items);

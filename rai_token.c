@@ -447,15 +447,6 @@ static size_t rai_token_on_header(char *line, size_t size, size_t nitems,
     return n;
 }
 
-static void rai_token_error_set(rai_token_error_t *err,
-                                rai_token_status_e status, long http_status,
-                                const char *reason)
-{
-    err->status = status;
-    err->http_status = http_status;
-    err->reason = reason;
-}
-
 rai_token_status_e rai_token_fetch(rai_token_client_t *client, apr_pool_t *p,
                                    const rai_token_endpoint_t *endpoint,
                                    const apr_array_header_t *identity,
@@ -477,8 +468,8 @@ rai_token_status_e rai_token_fetch(rai_token_client_t *client, apr_pool_t *p,
 
     curl = rai_token_handle_get(client);
     if (!curl) {
-        rai_token_error_set(err, RAI_TOKEN_E_INTERNAL, 0,
-                            "cannot create a curl handle");
+        err->status = RAI_TOKEN_E_INTERNAL;
+        err->reason = "cannot create a curl handle";
         return RAI_TOKEN_E_INTERNAL;
     }
     body = rai_token_request_body(p, endpoint->access_id,
@@ -542,20 +533,18 @@ rai_token_status_e rai_token_fetch(rai_token_client_t *client, apr_pool_t *p,
             status = RAI_TOKEN_E_CONNECT;
             reason = apr_pstrdup(p, what);
         }
-        rai_token_handle_put(client, curl, 0, connects);
-        rai_token_error_set(err, status, http_status, reason);
-        if (http_status == 429 || http_status == 503) {
-            err->retry_after = answer.retry_after;
-        }
-        return status;
     }
-
-    status = rai_token_parse_response(p, http_status, answer.body ? answer.body
-                                      : "", answer.len, apr_time_now(), token,
-                                      &reason);
+    else {
+        status = rai_token_parse_response(p, http_status,
+                                          answer.body ? answer.body : "",
+                                          answer.len, apr_time_now(), token,
+                                          &reason);
+    }
     rai_token_handle_put(client, curl, status == RAI_TOKEN_OK, connects);
     if (status != RAI_TOKEN_OK) {
-        rai_token_error_set(err, status, http_status, reason);
+        err->status = status;
+        err->http_status = http_status;
+        err->reason = reason;
         if (http_status == 429 || http_status == 503) {
             err->retry_after = answer.retry_after;
         }
