@@ -682,6 +682,9 @@ static void rai_embed_endpoint(const rai_embed_server_conf *sconf,
     endpoint->total_timeout = sconf->total_timeout;
 }
 
+/* Called before a request waits for the token API (not on a cache hit). */
+typedef apr_status_t rai_embed_before_wait_t(void *baton);
+
 /* Back-off is kept per token URL and access id. */
 static const char *rai_embed_endpoint_key(apr_pool_t *p,
                                           const rai_token_endpoint_t *endpoint)
@@ -717,7 +720,9 @@ static const char *rai_embed_token_for(request_rec *r,
                                        rai_embed_server_conf *sconf,
                                        const rai_token_endpoint_t *endpoint,
                                        const apr_array_header_t *identity,
-                                       rai_token_t *token)
+                                       rai_token_t *token,
+                                       rai_embed_before_wait_t *before_wait,
+                                       void *baton)
 {
     const char *key = rai_cache_key(r->pool, endpoint, identity);
     const char *endpoint_key = rai_embed_endpoint_key(r->pool, endpoint);
@@ -749,6 +754,12 @@ static const char *rai_embed_token_for(request_rec *r,
                       "%s is in back-off for %" APR_TIME_T_FMT " ms more: no "
                       "token for this page", endpoint->url,
                       apr_time_as_msec(backoff));
+        return NULL;
+    }
+
+    /* about to wait for the API: the caller may send what it has first,
+     * or give up if its client has gone */
+    if (before_wait && before_wait(baton) != APR_SUCCESS) {
         return NULL;
     }
 
@@ -838,7 +849,9 @@ typedef enum {
  * endpoint alike: identity, then cache, single flight or API.  Sets the
  * rai-embed note to what happened. */
 static rai_embed_outcome_e rai_embed_request_token(request_rec *r,
-                                                   rai_token_t *token)
+                                                   rai_token_t *token,
+                                                   rai_embed_before_wait_t
+                                                   *before_wait, void *baton)
 {
     rai_embed_server_conf *sconf =
         ap_get_module_config(r->server->module_config, &rai_embed_module);
@@ -875,7 +888,8 @@ static rai_embed_outcome_e rai_embed_request_token(request_rec *r,
     }
 
     rai_embed_endpoint(sconf, &endpoint);
-    note = rai_embed_token_for(r, sconf, &endpoint, identity, token);
+    note = rai_embed_token_for(r, sconf, &endpoint, identity, token,
+                               before_wait, baton);
     if (!note) {
         apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
         return RAI_EMBED_FAILED;
@@ -894,11 +908,14 @@ static rai_embed_outcome_e rai_embed_request_token(request_rec *r,
 
 /* The attribute every widget of this response gets, decided once at the
  * first widget: " embed-token=\"...\"", or "" to leave widgets alone. */
-static const char *rai_embed_attribute(request_rec *r)
+static const char *rai_embed_attribute(request_rec *r,
+                                       rai_embed_before_wait_t *before_wait,
+                                       void *baton)
 {
     rai_token_t token;
 
-    if (rai_embed_request_token(r, &token) != RAI_EMBED_TOKEN) {
+    if (rai_embed_request_token(r, &token, before_wait, baton)
+        != RAI_EMBED_TOKEN) {
         return "";
     }
     return apr_pstrcat(r->pool, " embed-token=\"", token.token, "\"", NULL);
@@ -930,7 +947,7 @@ static int rai_embed_token_handler(request_rec *r)
     }
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
 
-    switch (rai_embed_request_token(r, &token)) {
+    switch (rai_embed_request_token(r, &token, NULL, NULL)) {
     case RAI_EMBED_TOKEN:
         break;
     case RAI_EMBED_ANONYMOUS:
@@ -1171,6 +1188,20 @@ static apr_status_t rai_embed_pass(ap_filter_t *f, rai_embed_ctx *ctx)
     return rv;
 }
 
+/* Before the filter waits for the token API: the page so far goes to the
+ * client, and a client that has gone costs no token request. */
+static apr_status_t rai_embed_flush_out(void *baton)
+{
+    ap_filter_t *f = baton;
+    rai_embed_ctx *ctx = f->ctx;
+    apr_status_t rv;
+
+    APR_BRIGADE_INSERT_TAIL(ctx->out,
+                            apr_bucket_flush_create(f->c->bucket_alloc));
+    rv = rai_embed_pass(f, ctx);
+    return rv == APR_SUCCESS && f->c->aborted ? APR_ECONNABORTED : rv;
+}
+
 static apr_status_t rai_embed_out_filter(ap_filter_t *f,
                                          apr_bucket_brigade *bb)
 {
@@ -1257,7 +1288,19 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
                 break;
             }
             if (!ctx->attr) {
-                ctx->attr = rai_embed_attribute(r);
+                /* the page up to the first widget is ours to send while the
+                 * token is fetched */
+                if (at && apr_bucket_split(b, at) == APR_SUCCESS) {
+                    rest = APR_BUCKET_NEXT(b);
+                    APR_BUCKET_REMOVE(b);
+                    APR_BRIGADE_INSERT_TAIL(ctx->out, b);
+                    ctx->out_bytes += at;
+                    b = rest;
+                    data += at;
+                    len -= at;
+                    at = 0;
+                }
+                ctx->attr = rai_embed_attribute(r, rai_embed_flush_out, f);
                 ctx->attr_len = strlen(ctx->attr);
             }
             if (!ctx->attr_len) {

@@ -781,3 +781,21 @@ def test_note(httpd, standin):
     assert asked_for[1:] and all(i == {"data-customer-id": "bob"} for i in asked_for[1:])
     assert httpd.notes() == ["none", "fetched", "cached", "anonymous", "error"]
     assert "RAI0011" in httpd.error_log()
+
+
+def test_prefix_before_fetch(httpd, standin):
+    # A cache miss waits for the API: the page up to the first widget goes out
+    # first, so the visitor sees it while the token is fetched.
+    page = "<html><body><p>%s</p><rai-widget></rai-widget></body></html>\n" % ("x" * 30000)
+    httpd.write("late.html", page)
+    httpd.configure(site(httpd, standin)).start()
+    standin.control(mode="slow", delay=1.5)
+
+    arrivals, head, body = timed_get(httpd, "late.html", ALICE)
+
+    assert head.startswith("HTTP/1.1 200")
+    assert first_arrival(arrivals, b"<p>xxx") < 1.0, "the prefix waited for the token"
+    assert first_arrival(arrivals, b"<rai-widget embed-token=") >= 1.4
+    assert body.decode().replace(" embed-token=\"%s\"" % embed_tokens(body.decode())[0], "") \
+        == page
+    assert httpd.notes() == ["fetched"]
