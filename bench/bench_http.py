@@ -123,6 +123,56 @@ def latency(root, standin):
         httpd.stop()
 
 
+def vm_kib(pid, field):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def memory(root, standin):
+    """Peak memory of the one child that serves a small and a very large page, both full
+    of widgets: the filter streams, so the large page must not cost more.  Memory-mapped
+    files and sendfile are off, so that what the child holds is its own heap."""
+    httpd = Httpd(root, "", mpm="event", loglevel="warn")
+    unit = ("<p>%s</p>\n" % ("text " * 20)) * 900 + '<rai-widget id="w"></rai-widget>\n'
+    httpd.write("small.html", "<html><body>\n" + unit * 2 + "</body></html>\n")
+    big_units = (64 * 1024 * 1024) // len(unit)
+    with open(httpd.docroot / "big.html", "w") as big:
+        big.write("<html><body>\n")
+        for _ in range(big_units):
+            big.write(unit)
+        big.write("</body></html>\n")
+    os.chmod(httpd.docroot / "big.html", 0o644)
+    conf = rai_conf(standin, Identifier='data-customer-id "expr=%{HTTP:X-Bench-User}"')
+    httpd.configure(conf + """
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 8
+ThreadLimit 8
+MaxRequestWorkers 8
+MinSpareThreads 1
+MaxSpareThreads 16
+EnableMMAP Off
+EnableSendfile Off
+""")
+    httpd.start()
+    try:
+        headers = {"X-Bench-User": "user000"}
+        figures = {}
+        for name in ("small.html", "small.html", "big.html", "big.html"):
+            size = 0
+            with httpd.session.get(httpd.url(name), headers=headers, stream=True,
+                                   timeout=120) as response:
+                for chunk in response.iter_content(1 << 16):
+                    size += len(chunk)
+            pid = int(httpd.access_log(wait_for_lines=None)[-1]["pid"])
+            figures[name] = (size, vm_kib(pid, "VmHWM"), vm_kib(pid, "VmRSS"))
+        return figures
+    finally:
+        httpd.stop()
+
+
 def main():
     root = Path(tempfile.mkdtemp(prefix="rai-bench-"))
     os.chmod(root, 0o755)
@@ -144,6 +194,10 @@ def main():
               % ("filter on, warm", on["50%"], on["99%"], on["rps"]))
         print("  added by the filter: median %+.3f ms, p99 %+.3f ms (%d API calls during "
               "the run)" % (on["50%"] - off["50%"], on["99%"] - off["99%"], calls))
+        print("== peak memory of the serving child (VmHWM), mmap and sendfile off")
+        for name, (size, peak, rss) in memory(root / "memory", standin).items():
+            print("  after %-10s %9d bytes served   peak %7d KiB   now %7d KiB"
+                  % (name, size, peak, rss))
     finally:
         standin.stop()
         shutil.rmtree(root, ignore_errors=True)
