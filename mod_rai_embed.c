@@ -1264,6 +1264,13 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
             continue;
         }
 
+#if APR_HAS_MMAP
+        if (APR_BUCKET_IS_FILE(b)) {
+            /* read, not map: mapping a file for one response, then unmapping
+             * it, costs every thread of the process a TLB flush */
+            apr_bucket_file_enable_mmap(b, 0);
+        }
+#endif
         rv = apr_bucket_read(b, &data, &len, APR_NONBLOCK_READ);
         if (APR_STATUS_IS_EAGAIN(rv)) {
             /* the source is slow (a CGI pipe): send what we have first */
