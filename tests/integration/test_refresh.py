@@ -1,6 +1,8 @@
 """SPEC §8: the refresh endpoint (SetHandler rai-embed-token) and RaiEmbedRefreshScript."""
 
-import time
+import json
+import shutil
+import subprocess
 
 import pytest
 
@@ -151,3 +153,56 @@ def test_script_bad_path(httpd, standin, path):
     rc, output = httpd.configtest()
     assert rc != 0
     assert "RaiEmbedRefreshScript" in output
+
+
+NODE_HARNESS = r"""
+const events = {};
+const widgets = [0, 1].map(() => ({attrs: {"embed-token": "old"},
+                                   setAttribute(k, v) { this.attrs[k] = v; }}));
+global.document = {
+  addEventListener(type, fn, capture) { events[type] = {fn, capture}; },
+  querySelectorAll(selector) {
+    if (selector !== "[embed-token]") throw new Error("selector " + selector);
+    return widgets;
+  },
+};
+let reloads = 0;
+global.window = {ReturningAIWidget: {reload() { reloads++; }}};
+const fetched = [];
+global.fetch = (url, options) => {
+  fetched.push({url, options});
+  return Promise.resolve({ok: true, json: () => Promise.resolve(ANSWER)});
+};
+eval(SCRIPT);
+events["rai-error"].fn();
+events["rai-error"].fn();       // a second widget failing at once: no second request
+setTimeout(() => {
+  console.log(JSON.stringify({capture: events["rai-error"].capture, reloads,
+    requests: fetched.length, url: fetched[0].url,
+    credentials: fetched[0].options.credentials,
+    tokens: widgets.map(w => w.attrs["embed-token"])}));
+}, 100);
+"""
+
+
+@pytest.mark.skipif(not shutil.which("node"), reason="needs node to run the page's script")
+def test_script_renews_tokens(httpd, standin, workdir):
+    # The script the page carries, run against a stand-in DOM: on rai-error it
+    # fetches the endpoint once, hands the answer's token to every widget and
+    # reloads them.
+    httpd.write("w.html", WIDGET_PAGE)
+    httpd.configure(site(httpd, standin, RefreshScript="/token")).start()
+    page = httpd.get("w.html", auth=("alice", "alice")).text
+    script = page.split("<script>")[1].split("</script>")[0]
+    fresh = httpd.get("token", auth=("alice", "alice")).json()
+
+    program = workdir / "script_test.js"
+    program.write_text(NODE_HARNESS.replace("SCRIPT", json.dumps(script))
+                       .replace("ANSWER", json.dumps(fresh)))
+    result = subprocess.run(["node", str(program)], capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome == {"capture": True, "reloads": 1, "requests": 1, "url": "/token",
+                       "credentials": "same-origin",
+                       "tokens": [fresh["embedToken"]] * 2}
