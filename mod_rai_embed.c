@@ -504,16 +504,22 @@ static const char *rai_embed_add_content_type(cmd_parms *cmd, void *dconf,
 
 /* On a widget's rai-error event (its token ran out in a long session),
  * fetch a new token from the refresh endpoint, give it to every widget and
- * reload them.  One request at a time, whatever the number of widgets. */
+ * reload them.  One copy per page however often it is inserted, one request
+ * at a time and at most one every 30 s, and no reload when the answer is
+ * the token the widgets already have: a widget that keeps failing cannot
+ * make the page loop. */
 #define RAI_EMBED_SCRIPT_HEAD \
-    "<script>(function(){var busy=0;document.addEventListener(" \
-    "\"rai-error\",function(){if(busy)return;busy=1;fetch(\""
+    "<script>(function(){if(window.__raiEmbedRefresh)return;" \
+    "window.__raiEmbedRefresh=1;var busy=0,last=-30000;" \
+    "document.addEventListener(\"rai-error\",function(){var now=Date.now();" \
+    "if(busy||now-last<30000)return;busy=1;last=now;fetch(\""
 #define RAI_EMBED_SCRIPT_TAIL \
     "\",{credentials:\"same-origin\",headers:{Accept:\"application/json\"}})" \
     ".then(function(r){if(!r.ok)throw r.status;return r.json()})" \
-    ".then(function(d){document.querySelectorAll(\"[embed-token]\")" \
-    ".forEach(function(w){w.setAttribute(\"embed-token\",d.embedToken)});" \
-    "var a=window.ReturningAIWidget;if(a&&a.reload)a.reload()})" \
+    ".then(function(d){var t=d.embedToken,n=0;" \
+    "document.querySelectorAll(\"[embed-token]\").forEach(function(w){" \
+    "if(w.getAttribute(\"embed-token\")!==t){w.setAttribute(\"embed-token\",t);" \
+    "n++}});var a=window.ReturningAIWidget;if(n&&a&&a.reload)a.reload()})" \
     "[\"catch\"](function(){}).then(function(){busy=0})},true)})();" \
     "</script>\n"
 
@@ -527,10 +533,11 @@ static const char *rai_embed_set_refresh_script(cmd_parms *cmd, void *dconf,
         conf->refresh_script = "";
         return NULL;
     }
-    /* it goes into a script as a string: only plain URL characters */
-    if (arg[0] != '/') {
-        return "RaiEmbedRefreshScript: the URL path must start with '/' "
-               "(or be none)";
+    /* it goes into a script as a string: only plain URL characters, and
+     * a path on this site ("//host/..." would be another one) */
+    if (arg[0] != '/' || arg[1] == '/') {
+        return "RaiEmbedRefreshScript: the URL path must start with a "
+               "single '/' (or be none)";
     }
     for (p = arg; *p; p++) {
         if (!apr_isalnum(*p) && !strchr("/._~%-+=&?,;:@!$*()", *p)) {
@@ -935,6 +942,7 @@ static int rai_embed_token_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, RAI_EMBED_HANDLER)) {
         return DECLINED;
     }
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
@@ -945,12 +953,15 @@ static int rai_embed_token_handler(request_rec *r)
     if (site && !strcasecmp(site, "cross-site")) {
         return HTTP_FORBIDDEN;
     }
-    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
 
     switch (rai_embed_request_token(r, &token, NULL, NULL)) {
     case RAI_EMBED_TOKEN:
         break;
     case RAI_EMBED_ANONYMOUS:
+        /* a 401 carries a challenge where this location has one to give */
+        if (ap_auth_type(r)) {
+            ap_note_auth_failure(r);
+        }
         return HTTP_UNAUTHORIZED;
     case RAI_EMBED_REFUSED:
         return HTTP_FORBIDDEN;
@@ -1246,8 +1257,13 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
                 rai_embed_dir_conf *dconf =
                     ap_get_module_config(r->per_dir_config,
                                          &rai_embed_module);
-                /* widgets got a token: the page can renew it */
-                if (dconf->refresh_script && *dconf->refresh_script) {
+                /* widgets got a token: the page can renew it.  Only in
+                 * HTML (in XHTML nothing may follow the root element), and
+                 * only where a tag may start (not in an unclosed comment) */
+                if (dconf->refresh_script && *dconf->refresh_script
+                    && rai_scan_in_text(&ctx->scan)
+                    && !strncasecmp(r->content_type, "text/html", 9)
+                    && strcspn(r->content_type, "; \t") == 9) {
                     APR_BRIGADE_INSERT_TAIL(ctx->out,
                         apr_bucket_immortal_create(dconf->refresh_script,
                                                    strlen(dconf->refresh_script),

@@ -122,6 +122,11 @@ void rai_scan_init(rai_scan_t *scan, const rai_scan_elements_t *elements)
     }
 }
 
+int rai_scan_in_text(const rai_scan_t *scan)
+{
+    return scan->state == RAI_S_DATA;
+}
+
 /* '*' matches a run of one or more name characters.  A table of at most
  * (RAI_SCAN_NAME_MAX + 1) cells per pattern byte: no backtracking, so no
  * pattern and no tag name can make matching slow. */

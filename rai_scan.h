@@ -52,6 +52,10 @@ void rai_scan_init(rai_scan_t *scan, const rai_scan_elements_t *elements);
  * buf + offset, which resumes the scan at that byte. */
 size_t rai_scan_next(rai_scan_t *scan, const char *buf, size_t len);
 
+/* Whether the scan stands in text, where a new element may start: not
+ * inside a tag, comment or raw-text element. */
+int rai_scan_in_text(const rai_scan_t *scan);
+
 /* Whether a lowercase element name is one of the widget patterns. */
 int rai_scan_name_matches(const rai_scan_elements_t *elements,
                           const char *name, size_t len);

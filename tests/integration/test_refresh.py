@@ -66,6 +66,7 @@ def test_endpoint_cross_site(httpd, standin):
     response = httpd.get("token", auth=("alice", "alice"),
                          headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 403
+    assert response.headers["Cache-Control"] == "no-store"
     assert standin.stats()["token_requests"] == 0
 
     same = httpd.get("token", auth=("alice", "alice"),
@@ -79,6 +80,7 @@ def test_endpoint_post_refused(httpd, standin):
     response = httpd.request("POST", "token", auth=("alice", "alice"), data="x")
 
     assert response.status_code == 405
+    assert response.headers["Cache-Control"] == "no-store"
     assert "GET" in response.headers.get("Allow", "")
     assert standin.stats()["token_requests"] == 0
 
@@ -147,7 +149,7 @@ def test_script_none_in_scope(httpd, standin):
     assert "<script>" not in quiet and 'embed-token="' in quiet
 
 
-@pytest.mark.parametrize("path", ['/to"ken', "token", "/a b", "/<x>"])
+@pytest.mark.parametrize("path", ['/to"ken', "token", "/a b", "/<x>", "//evil.example/t"])
 def test_script_bad_path(httpd, standin, path):
     httpd.configure(site(httpd, standin) + '\nRaiEmbedRefreshScript "%s"\n' % path)
     rc, output = httpd.configtest()
@@ -156,33 +158,50 @@ def test_script_bad_path(httpd, standin, path):
 
 
 NODE_HARNESS = r"""
-const events = {};
-const widgets = [0, 1].map(() => ({attrs: {"embed-token": "old"},
+const listeners = [];
+const widgets = [0, 1].map(() => ({attrs: {"embed-token": CURRENT},
+                                   getAttribute(k) { return this.attrs[k]; },
                                    setAttribute(k, v) { this.attrs[k] = v; }}));
+global.window = {ReturningAIWidget: {reload() { reloads++; }}};
 global.document = {
-  addEventListener(type, fn, capture) { events[type] = {fn, capture}; },
+  addEventListener(type, fn, capture) { listeners.push({type, fn, capture}); },
   querySelectorAll(selector) {
     if (selector !== "[embed-token]") throw new Error("selector " + selector);
     return widgets;
   },
 };
 let reloads = 0;
-global.window = {ReturningAIWidget: {reload() { reloads++; }}};
 const fetched = [];
 global.fetch = (url, options) => {
   fetched.push({url, options});
   return Promise.resolve({ok: true, json: () => Promise.resolve(ANSWER)});
 };
 eval(SCRIPT);
-events["rai-error"].fn();
-events["rai-error"].fn();       // a second widget failing at once: no second request
+eval(SCRIPT);                   // the script twice in one page: one listener
+const fire = () => listeners.filter(l => l.type === "rai-error").forEach(l => l.fn());
+fire();
+fire();                         // a second widget failing at once: no second request
 setTimeout(() => {
-  console.log(JSON.stringify({capture: events["rai-error"].capture, reloads,
-    requests: fetched.length, url: fetched[0].url,
-    credentials: fetched[0].options.credentials,
-    tokens: widgets.map(w => w.attrs["embed-token"])}));
-}, 100);
+  fire();                       // again soon after: at most one refresh per 30 s
+  setTimeout(() => {
+    console.log(JSON.stringify({listeners: listeners.length,
+      capture: listeners[0].capture, reloads, requests: fetched.length,
+      url: fetched[0].url, credentials: fetched[0].options.credentials,
+      tokens: widgets.map(w => w.attrs["embed-token"])}));
+  }, 50);
+}, 50);
 """
+
+
+def run_script(workdir, script, current, answer):
+    program = workdir / "script_test.js"
+    program.write_text(NODE_HARNESS.replace("SCRIPT", json.dumps(script))
+                       .replace("CURRENT", json.dumps(current))
+                       .replace("ANSWER", json.dumps(answer)))
+    result = subprocess.run(["node", str(program)], capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 @pytest.mark.skipif(not shutil.which("node"), reason="needs node to run the page's script")
@@ -196,13 +215,43 @@ def test_script_renews_tokens(httpd, standin, workdir):
     script = page.split("<script>")[1].split("</script>")[0]
     fresh = httpd.get("token", auth=("alice", "alice")).json()
 
-    program = workdir / "script_test.js"
-    program.write_text(NODE_HARNESS.replace("SCRIPT", json.dumps(script))
-                       .replace("ANSWER", json.dumps(fresh)))
-    result = subprocess.run(["node", str(program)], capture_output=True, text=True,
-                            timeout=30)
-    assert result.returncode == 0, result.stderr
-    outcome = json.loads(result.stdout)
-    assert outcome == {"capture": True, "reloads": 1, "requests": 1, "url": "/token",
-                       "credentials": "same-origin",
+    page_token = page.split('embed-token="')[1].split('"')[0]
+
+    renewed = run_script(workdir, script, page_token, fresh)
+    assert renewed == {"listeners": 1, "capture": True, "reloads": 1, "requests": 1,
+                       "url": "/token", "credentials": "same-origin",
                        "tokens": [fresh["embedToken"]] * 2}
+    # the endpoint answers the token the widgets already have (still in the cache's
+    # reuse window): no reload, so a widget that keeps failing cannot make a loop
+    same = run_script(workdir, script, fresh["embedToken"], fresh)
+    assert (same["requests"], same["reloads"]) == (1, 0)
+
+
+def test_anonymous_challenge(httpd, standin):
+    # Basic auth that lets everyone in (Require all granted) but still names the
+    # scheme: the 401 for an anonymous visitor carries its challenge.
+    httpd.configure(site(httpd, standin, extra="""
+<Location "/open/token">
+    SetHandler rai-embed-token
+</Location>""")).start()
+
+    response = httpd.get("open/token")
+
+    assert response.status_code == 401
+    assert response.headers.get("WWW-Authenticate", "").startswith("Basic")
+
+
+def test_no_script_in_xhtml(httpd, standin):
+    # nothing may follow the root element of an XML document
+    xhtml = ('<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><body>'
+             '<rai-widget></rai-widget></body></html>\n')
+    httpd.write("w.xhtml", xhtml)
+    httpd.write("open.html", "<html><body><rai-widget></rai-widget><!-- open comment")
+    httpd.configure(site(httpd, standin, RefreshScript="/token")).start()
+
+    response = httpd.get("w.xhtml", auth=("alice", "alice"))
+    assert response.headers["Content-Type"].startswith("application/xhtml+xml")
+    assert 'embed-token="' in response.text and "<script>" not in response.text
+    # a page that ends inside a comment: a script there would be no script
+    unclosed = httpd.get("open.html", auth=("alice", "alice")).text
+    assert 'embed-token="' in unclosed and "<script>" not in unclosed
