@@ -219,6 +219,21 @@ def jwt_payload(token):
     return json.loads(b64url_decode(parts[1]))
 
 
+def cache_control(response):
+    """The Cache-Control directives (every header line), split at commas outside
+    quoted strings."""
+    directives, current, quoted = [], "", False
+    for ch in response.headers.get("Cache-Control", "") + ",":
+        if ch == "," and not quoted:
+            if current.strip():
+                directives.append(current.strip())
+            current = ""
+            continue
+        quoted ^= ch == '"'
+        current += ch
+    return directives
+
+
 def embed_tokens(page):
     """Every embed-token attribute value in a page (str or bytes), in order."""
     if isinstance(page, bytes):

@@ -15,7 +15,8 @@ import pwd
 import re
 
 import rai_harness
-from rai_harness import ACCESS_KEY, APACHE_MODULES, embed_tokens, jwt_payload, rai_conf
+from rai_harness import (ACCESS_KEY, APACHE_MODULES, cache_control, embed_tokens, jwt_payload,
+                         rai_conf)
 
 HEADER_ID = 'data-customer-id "expr=%{HTTP:X-User}"'
 WIDGET_PAGE = b'<html><body><rai-widget community-id="c1"></rai-widget></body></html>\n'
@@ -52,21 +53,6 @@ def the_token(response, user="alice"):
     assert len(set(tokens)) == 1
     assert jwt_payload(tokens[0])["sub"] == user
     return tokens[0]
-
-
-def cache_control(response):
-    """The Cache-Control directives (every header line), split at commas outside
-    quoted strings."""
-    directives, current, quoted = [], "", False
-    for ch in response.headers.get("Cache-Control", "") + ",":
-        if ch == "," and not quoted:
-            if current.strip():
-                directives.append(current.strip())
-            current = ""
-            continue
-        quoted ^= ch == '"'
-        current += ch
-    return directives
 
 
 def cgi(body, headers):

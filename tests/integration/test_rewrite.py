@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from rai_harness import embed_tokens, jwt_payload, rai_conf
+from rai_harness import cache_control, embed_tokens, jwt_payload, rai_conf
 
 MARK = "\u27e6T\u27e7"       # never in a real page
 FORGED = "forged-by-the-page"
@@ -191,20 +191,6 @@ def first_arrival(arrivals, needle):
         if needle in received:
             return when
     return None
-
-
-def cache_control(response):
-    """The Cache-Control directives, split at commas outside quoted strings."""
-    directives, current, quoted = [], "", False
-    for ch in response.headers.get("Cache-Control", "") + ",":
-        if ch == "," and not quoted:
-            if current.strip():
-                directives.append(current.strip())
-            current = ""
-            continue
-        quoted ^= ch == '"'
-        current += ch
-    return directives
 
 
 # ------------------------------------------------------------------------------ the rewrite
