@@ -550,51 +550,6 @@ static const char *rai_embed_set_refresh_script(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-static const command_rec rai_embed_cmds[] = {
-    AP_INIT_FLAG("RaiEmbed", rai_embed_set_enabled, NULL,
-                 RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
-                 "On to write embed tokens into widget elements of HTML "
-                 "responses in this scope"),
-    AP_INIT_TAKE1("RaiEmbedAccessId", rai_embed_set_access_id, NULL,
-                  RSRC_CONF, "The Returning.AI access id"),
-    AP_INIT_TAKE1("RaiEmbedAccessKey", rai_embed_set_access_key, NULL,
-                  RSRC_CONF, "The Returning.AI access key; ${VAR} takes it "
-                  "from httpd's environment"),
-    AP_INIT_TAKE1("RaiEmbedAccessKeyFile", rai_embed_set_access_key_file,
-                  NULL, RSRC_CONF, "A file holding the access key, read at "
-                  "start-up"),
-    AP_INIT_TAKE1("RaiEmbedTokenURL", rai_embed_set_token_url, NULL,
-                  RSRC_CONF, "The token API URL"),
-    AP_INIT_TAKE2("RaiEmbedIdentifier", rai_embed_add_identifier, NULL,
-                  RSRC_CONF | ACCESS_CONF, "KEY SOURCE: a userIdentifiers "
-                  "key (data-...) and where its value comes from: user, "
-                  "note:NAME, env:NAME or expr=STRING"),
-    AP_INIT_ITERATE("RaiEmbedElements", rai_embed_add_element, NULL,
-                    RSRC_CONF | ACCESS_CONF, "Widget element names; '*' "
-                    "matches a run of name characters"),
-    AP_INIT_ITERATE("RaiEmbedContentTypes", rai_embed_add_content_type, NULL,
-                    RSRC_CONF | ACCESS_CONF, "Media types whose responses "
-                    "are scanned for widgets"),
-    AP_INIT_TAKE2("RaiEmbedTimeout", rai_embed_set_timeout, NULL, RSRC_CONF,
-                   "CONNECT TOTAL: seconds to connect to the token API and "
-                   "for the whole request"),
-    AP_INIT_TAKE1("RaiEmbedRefreshScript", rai_embed_set_refresh_script, NULL,
-                  RSRC_CONF | ACCESS_CONF, "URL-PATH of a rai-embed-token "
-                  "handler: pages with widgets get a script that renews "
-                  "their token from it; none for no script"),
-    AP_INIT_TAKE1("RaiEmbedCache", rai_embed_set_cache, NULL, RSRC_CONF,
-                  "The shared object cache for tokens: shmcb (default), "
-                  "PROVIDER:ARGS such as memcache:host:port, or none"),
-    AP_INIT_TAKE1("RaiEmbedTokenReuse", rai_embed_set_token_reuse, NULL,
-                  RSRC_CONF, "Seconds after its issue that a cached token "
-                  "may still be used (default 300)"),
-    AP_INIT_TAKE1("RaiEmbedCACertificateFile", rai_embed_set_ca_file, NULL,
-                  RSRC_CONF, "CA certificates to verify the token API with"),
-    AP_INIT_TAKE1("RaiEmbedProxy", rai_embed_set_proxy, NULL, RSRC_CONF,
-                  "A proxy URL for requests to the token API"),
-    {NULL}
-};
-
 /* --- start-up ----------------------------------------------------------- */
 
 static int rai_embed_check_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -1384,6 +1339,51 @@ static void rai_embed_insert_filter(request_rec *r)
         ap_add_output_filter(RAI_EMBED_FILTER, NULL, r, r->connection);
     }
 }
+
+static const command_rec rai_embed_cmds[] = {
+    AP_INIT_FLAG("RaiEmbed", rai_embed_set_enabled, NULL,
+                 RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                 "On to write embed tokens into widget elements of HTML "
+                 "responses in this scope"),
+    AP_INIT_TAKE1("RaiEmbedAccessId", rai_embed_set_access_id, NULL,
+                  RSRC_CONF, "The Returning.AI access id"),
+    AP_INIT_TAKE1("RaiEmbedAccessKey", rai_embed_set_access_key, NULL,
+                  RSRC_CONF, "The Returning.AI access key; ${VAR} takes it "
+                  "from httpd's environment"),
+    AP_INIT_TAKE1("RaiEmbedAccessKeyFile", rai_embed_set_access_key_file,
+                  NULL, RSRC_CONF, "A file holding the access key, read at "
+                  "start-up"),
+    AP_INIT_TAKE1("RaiEmbedTokenURL", rai_embed_set_token_url, NULL,
+                  RSRC_CONF, "The token API URL"),
+    AP_INIT_TAKE2("RaiEmbedIdentifier", rai_embed_add_identifier, NULL,
+                  RSRC_CONF | ACCESS_CONF, "KEY SOURCE: a userIdentifiers "
+                  "key (data-...) and where its value comes from: user, "
+                  "note:NAME, env:NAME or expr=STRING"),
+    AP_INIT_ITERATE("RaiEmbedElements", rai_embed_add_element, NULL,
+                    RSRC_CONF | ACCESS_CONF, "Widget element names; '*' "
+                    "matches a run of name characters"),
+    AP_INIT_ITERATE("RaiEmbedContentTypes", rai_embed_add_content_type, NULL,
+                    RSRC_CONF | ACCESS_CONF, "Media types whose responses "
+                    "are scanned for widgets"),
+    AP_INIT_TAKE2("RaiEmbedTimeout", rai_embed_set_timeout, NULL, RSRC_CONF,
+                   "CONNECT TOTAL: seconds to connect to the token API and "
+                   "for the whole request"),
+    AP_INIT_TAKE1("RaiEmbedRefreshScript", rai_embed_set_refresh_script, NULL,
+                  RSRC_CONF | ACCESS_CONF, "URL-PATH of a rai-embed-token "
+                  "handler: pages with widgets get a script that renews "
+                  "their token from it; none for no script"),
+    AP_INIT_TAKE1("RaiEmbedCache", rai_embed_set_cache, NULL, RSRC_CONF,
+                  "The shared object cache for tokens: shmcb (default), "
+                  "PROVIDER:ARGS such as memcache:host:port, or none"),
+    AP_INIT_TAKE1("RaiEmbedTokenReuse", rai_embed_set_token_reuse, NULL,
+                  RSRC_CONF, "Seconds after its issue that a cached token "
+                  "may still be used (default 300)"),
+    AP_INIT_TAKE1("RaiEmbedCACertificateFile", rai_embed_set_ca_file, NULL,
+                  RSRC_CONF, "CA certificates to verify the token API with"),
+    AP_INIT_TAKE1("RaiEmbedProxy", rai_embed_set_proxy, NULL, RSRC_CONF,
+                  "A proxy URL for requests to the token API"),
+    {NULL}
+};
 
 static void rai_embed_register_hooks(apr_pool_t *p)
 {
