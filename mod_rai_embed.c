@@ -687,7 +687,7 @@ static const char *rai_embed_token_for(request_rec *r,
                                        void *baton)
 {
     const char *key = rai_cache_key(r->pool, endpoint, identity);
-    const char *endpoint_key = rai_embed_endpoint_key(r->pool, endpoint);
+    const char *endpoint_key;
     int cached = rai_cache_enabled(sconf->cache);
     apr_interval_time_t backoff, wait;
     rai_token_status_e status;
@@ -709,6 +709,8 @@ static const char *rai_embed_token_for(request_rec *r,
         }
     }
 
+    /* past the cache: only a miss needs the back-off state */
+    endpoint_key = rai_embed_endpoint_key(r->pool, endpoint);
     backoff = rai_backoff_remaining(rai_embed_flights, endpoint_key,
                                     apr_time_now());
     if (backoff) {

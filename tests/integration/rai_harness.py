@@ -65,6 +65,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def refusing_port(request):
+    """A loopback port that refuses connections for the rest of the test: bound but not
+    listening, so no server the test starts on a free port can land on it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    request.addfinalizer(sock.close)
+    return sock.getsockname()[1]
+
+
 def wait_for(predicate, timeout, interval=0.05):
     deadline = time.monotonic() + timeout
     while True:
@@ -102,6 +111,17 @@ def make_private_ca(directory):
 
 
 # ---------------------------------------------------------------------------- stand-in
+
+def stop_process(process, timeout=10):
+    """Terminate a helper server we started, and kill it if it will not go."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
 
 class Standin:
     """The token API stand-in (tests/standin/rai_standin.py) in a process of its own."""
@@ -141,13 +161,7 @@ class Standin:
         return self
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.session.close()
 
     def _call(self, method, path, body=None):

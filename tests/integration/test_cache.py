@@ -20,7 +20,8 @@ import time
 import pytest
 
 from rai_harness import (ACCESS_ID, TOKEN_PATH, embed_tokens, free_port, jwt_payload,
-                         loopback_session, rai_conf, token_payload, wait_for)
+                         loopback_session, rai_conf, refusing_port, stop_process,
+                         token_payload, wait_for)
 
 # Two widgets: one token per response, shared by both (token_payload checks that).
 WIDGET_PAGE = ('<html><body><rai-store-widget community-id="c1"></rai-store-widget>\n'
@@ -144,13 +145,7 @@ class CacheServer:
             return False
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
 
@@ -632,14 +627,14 @@ def test_429_retry_after_30(httpd_factory, standin):
     assert log_lines(httpd, "RAI0023", "notice")
 
 
-def test_backoff_per_endpoint(httpd_factory, standin):
+def test_backoff_per_endpoint(httpd_factory, standin, request):
     """Three name-based vhosts in one process: 'good' uses the stand-in; 'deadurl' a
     token URL where nothing listens; 'badid' the stand-in with an access id it refuses.
     Both failing ones go into back-off; 'good' keeps getting tokens, and its successes end
     neither of the others' back-off."""
     httpd = httpd_factory()
     users = ["u%d" % i for i in range(40)]
-    dead_url = "http://127.0.0.1:%d%s" % (free_port(), TOKEN_PATH)
+    dead_url = "http://127.0.0.1:%d%s" % (refusing_port(request), TOKEN_PATH)
     vhosts = """
 <VirtualHost *>
     ServerName good.test

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from rai_harness import (ACCESS_KEY, STANDIN_SCRIPT, free_port, rai_conf, token_payload,
-                         wait_for)
+from rai_harness import (ACCESS_KEY, STANDIN_SCRIPT, rai_conf, refusing_port,
+                         token_payload, wait_for)
 
 _spec = importlib.util.spec_from_file_location("rai_standin", STANDIN_SCRIPT)
 rai_standin = importlib.util.module_from_spec(_spec)
@@ -229,8 +229,8 @@ def test_tls_unverified_peer(httpd_factory, standin, ca):
                          reason=r"(?i)certificate|SSL|TLS")
 
 
-def test_connection_refused(httpd_factory, standin):
-    url = "http://127.0.0.1:%d/v2/api/widget-access-keys/token" % free_port()
+def test_connection_refused(httpd_factory, standin, request):
+    url = "http://127.0.0.1:%d/v2/api/widget-access-keys/token" % refusing_port(request)
     httpd, path = start_site(httpd_factory, standin, TokenURL=url)
 
     response, elapsed = timed_get(httpd)

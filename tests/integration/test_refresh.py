@@ -46,11 +46,15 @@ def test_endpoint_token(httpd, standin):
     assert httpd.notes() == ["fetched"]
 
 
-def test_endpoint_anonymous(httpd, standin):
-    httpd.configure(site(httpd, standin, extra="""
+# an endpoint where everyone is let in, under the site's Basic auth
+OPEN_ENDPOINT = """
 <Location "/open/token">
     SetHandler rai-embed-token
-</Location>""")).start()
+</Location>"""
+
+
+def test_endpoint_anonymous(httpd, standin):
+    httpd.configure(site(httpd, standin, extra=OPEN_ENDPOINT)).start()
 
     response = httpd.get("open/token")
 
@@ -230,10 +234,7 @@ def test_script_renews_tokens(httpd, standin, workdir):
 def test_anonymous_challenge(httpd, standin):
     # Basic auth that lets everyone in (Require all granted) but still names the
     # scheme: the 401 for an anonymous visitor carries its challenge.
-    httpd.configure(site(httpd, standin, extra="""
-<Location "/open/token">
-    SetHandler rai-embed-token
-</Location>""")).start()
+    httpd.configure(site(httpd, standin, extra=OPEN_ENDPOINT)).start()
 
     response = httpd.get("open/token")
 
