@@ -1,0 +1,103 @@
+/* Licensed under the Apache License, Version 2.0; see the LICENSE file at
+ * the top of this tree.
+ */
+
+/* mod_rai_embed.h: private to the module's glue (mod_rai_embed*.c).  The
+ * configuration, the per-process state, and what each glue file offers
+ * the others, grouped by file.  The pure parts (rai_*.c) have headers of
+ * their own and never include this one. */
+#ifndef MOD_RAI_EMBED_H
+#define MOD_RAI_EMBED_H
+
+#include "apr_strings.h"
+#include "apr_lib.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+
+#include "rai_version.h"
+#include "rai_scan.h"
+#define RAI_IDENTITY_HTTPD
+#include "rai_identity.h"
+#include "rai_token.h"
+#include "rai_cache.h"
+#include "rai_flight.h"
+
+extern module AP_MODULE_DECLARE_DATA rai_embed_module;
+
+#define RAI_EMBED_FILTER "RAI_EMBED"
+#define RAI_EMBED_NOTE   "rai-embed"
+#define RAI_EMBED_HANDLER "rai-embed-token"
+/* Pass scanned data on once this much has gathered, so that reading a
+ * large file never holds more than this in memory. */
+#define RAI_EMBED_PASS_BYTES (64 * 1024)
+/* Seconds between two warnings of one kind in one process. */
+#define RAI_EMBED_WARN_INTERVAL 30
+
+typedef struct {
+    const char *access_id;
+    const char *access_key;         /* the secret: never logged */
+    const char *access_key_source;  /* directive that set it */
+    const char *token_url;
+    const char *ca_file;
+    const char *proxy;
+    apr_interval_time_t connect_timeout;
+    apr_interval_time_t total_timeout;
+    int timeout_set;
+    apr_interval_time_t token_reuse;
+    int token_reuse_set;
+    int embed_on;                   /* RaiEmbed On appears in this scope */
+    rai_cache_t *cache;             /* the main server's, shared by all */
+} rai_embed_server_conf;
+
+typedef struct {
+    int enabled;                    /* -1: unset */
+    const apr_array_header_t *identifiers;
+    apr_array_header_t *patterns;
+    rai_scan_elements_t elements;
+    apr_array_header_t *content_types;
+    const char *refresh_script;     /* the <script> element, "" for none */
+} rai_embed_dir_conf;
+
+typedef struct {
+    rai_scan_t scan;
+    apr_bucket_brigade *out;
+    apr_size_t out_bytes;
+    const char *attr;               /* NULL until the first widget */
+    apr_size_t attr_len;
+} rai_embed_ctx;
+
+/* Per process, set in post_config and child_init. */
+extern const rai_scan_elements_t rai_embed_default_elements;
+extern const char *const rai_embed_default_types[];
+extern const apr_array_header_t *rai_embed_default_identifiers;
+extern rai_token_client_t *rai_embed_client;
+extern rai_flight_table_t *rai_embed_flights;
+
+/* A cached token is never used with less than this much lifetime left. */
+#define RAI_EMBED_MIN_LIFETIME apr_time_from_sec(60)
+
+/* One warning per interval and kind, per process; the rest go to debug. */
+enum {
+    RAI_WARN_TOKEN, RAI_WARN_IDENTITY, RAI_WARN_CONFIG, RAI_WARN_CACHE,
+    RAI_WARN_BACKOFF, RAI_WARN_KINDS
+};
+int rai_embed_warn_level(int kind);
+
+/* ap_log_rerror() reads its level twice: decide it once, then log. */
+#define rai_embed_log_limited(kind, ...)                                  \
+    do {                                                                  \
+        int rai_level_ = rai_embed_warn_level(kind);                      \
+        ap_log_rerror(APLOG_MARK, rai_level_, __VA_ARGS__);               \
+    } while (0)
+
+/* --- mod_rai_embed_config.c --------------------------------------------- */
+
+extern const command_rec rai_embed_cmds[];
+void *rai_embed_create_server_conf(apr_pool_t *p, server_rec *s);
+void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
+void *rai_embed_create_dir_conf(apr_pool_t *p, char *dir);
+void *rai_embed_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+
+#endif

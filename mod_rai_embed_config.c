@@ -1,0 +1,481 @@
+/* Licensed under the Apache License, Version 2.0; see the LICENSE file at
+ * the top of this tree.
+ */
+
+/* mod_rai_embed_config.c: the directives.  Create and merge, every
+ * set_* function, the key file reader and the command table. */
+
+#include "http_core.h"
+
+#include "mod_rai_embed.h"
+
+void *rai_embed_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    rai_embed_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)s;
+    conf->connect_timeout = apr_time_from_sec(1);
+    conf->total_timeout = apr_time_from_sec(3);
+    conf->token_reuse = apr_time_from_sec(300);
+    conf->cache = apr_pcalloc(p, sizeof(*conf->cache));
+    return conf;
+}
+
+void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev,
+                                         void *addv)
+{
+    rai_embed_server_conf *base = basev, *add = addv;
+    rai_embed_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->access_id = add->access_id ? add->access_id : base->access_id;
+    if (add->access_key) {
+        conf->access_key = add->access_key;
+        conf->access_key_source = add->access_key_source;
+    }
+    else {
+        conf->access_key = base->access_key;
+        conf->access_key_source = base->access_key_source;
+    }
+    conf->token_url = add->token_url ? add->token_url : base->token_url;
+    conf->ca_file = add->ca_file ? add->ca_file : base->ca_file;
+    conf->proxy = add->proxy ? add->proxy : base->proxy;
+    conf->timeout_set = add->timeout_set || base->timeout_set;
+    conf->connect_timeout = add->timeout_set ? add->connect_timeout
+                                             : base->connect_timeout;
+    conf->total_timeout = add->timeout_set ? add->total_timeout
+                                           : base->total_timeout;
+    conf->token_reuse_set = add->token_reuse_set || base->token_reuse_set;
+    conf->token_reuse = add->token_reuse_set ? add->token_reuse
+                                             : base->token_reuse;
+    conf->cache = base->cache;      /* RaiEmbedCache is server-wide */
+    /* the main server's <Directory> sections apply to every vhost */
+    conf->embed_on = add->embed_on || base->embed_on;
+    return conf;
+}
+
+void *rai_embed_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    rai_embed_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)dir;
+    conf->enabled = -1;
+    return conf;
+}
+
+void *rai_embed_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    rai_embed_dir_conf *base = basev, *add = addv;
+    rai_embed_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->enabled = add->enabled != -1 ? add->enabled : base->enabled;
+    /* lists are replaced, never appended: a scope that names one owns it */
+    conf->identifiers = add->identifiers ? add->identifiers
+                                         : base->identifiers;
+    if (add->patterns) {
+        conf->patterns = add->patterns;
+        conf->elements = add->elements;
+    }
+    else {
+        conf->patterns = base->patterns;
+        conf->elements = base->elements;
+    }
+    conf->content_types = add->content_types ? add->content_types
+                                             : base->content_types;
+    conf->refresh_script = add->refresh_script ? add->refresh_script
+                                               : base->refresh_script;
+    return conf;
+}
+
+static const char *rai_embed_set_enabled(cmd_parms *cmd, void *dconf, int on)
+{
+    rai_embed_dir_conf *conf = dconf;
+
+    conf->enabled = on;
+    /* at start-up only: .htaccess files are read while serving, and the
+     * server's configuration is shared by every thread by then */
+    if (on && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
+        rai_embed_server_conf *sconf =
+            ap_get_module_config(cmd->server->module_config,
+                                 &rai_embed_module);
+        sconf->embed_on = 1;
+    }
+    return NULL;
+}
+
+static rai_embed_server_conf *rai_embed_sconf(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config,
+                                &rai_embed_module);
+}
+
+static const char *rai_embed_set_access_id(cmd_parms *cmd, void *dconf,
+                                           const char *arg)
+{
+    (void)dconf;
+    if (!*arg) {
+        return "RaiEmbedAccessId must not be empty";
+    }
+    rai_embed_sconf(cmd)->access_id = arg;
+    return NULL;
+}
+
+static const char *rai_embed_key_conflict(cmd_parms *cmd,
+                                          rai_embed_server_conf *sconf)
+{
+    if (sconf->access_key_source
+        && strcmp(sconf->access_key_source, cmd->cmd->name)) {
+        return apr_psprintf(cmd->pool, "%s: the access key is already set "
+                            "by %s in this scope; use one of the two",
+                            cmd->cmd->name, sconf->access_key_source);
+    }
+    return NULL;
+}
+
+static const char *rai_embed_set_access_key(cmd_parms *cmd, void *dconf,
+                                            const char *arg)
+{
+    rai_embed_server_conf *sconf = rai_embed_sconf(cmd);
+    const char *err = rai_embed_key_conflict(cmd, sconf);
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    /* httpd leaves ${NAME} in place when NAME is not defined (and says
+     * which above); quoting the value here could quote a key */
+    if (strstr(arg, "${")) {
+        return "RaiEmbedAccessKey: its ${...} variable is not defined in "
+               "httpd's environment";
+    }
+    if (!*arg) {
+        return "RaiEmbedAccessKey must not be empty";
+    }
+    sconf->access_key = arg;
+    sconf->access_key_source = cmd->cmd->name;
+    /* mod_info shows the configuration tree: not this line's argument */
+    if (cmd->directive) {
+        ((ap_directive_t *)cmd->directive)->args = "(hidden)";
+    }
+    return NULL;
+}
+
+static const char *rai_embed_set_access_key_file(cmd_parms *cmd, void *dconf,
+                                                 const char *arg)
+{
+    rai_embed_server_conf *sconf = rai_embed_sconf(cmd);
+    const char *err = rai_embed_key_conflict(cmd, sconf);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    char buf[4096];
+    char errbuf[120];
+    apr_file_t *file;
+    apr_finfo_t finfo;
+    apr_size_t len = sizeof(buf) - 1;
+    apr_status_t rv;
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    if (!path) {
+        return apr_psprintf(cmd->pool, "RaiEmbedAccessKeyFile: invalid path "
+                            "'%s'", arg);
+    }
+    rv = apr_file_open(&file, path, APR_FOPEN_READ, APR_OS_DEFAULT,
+                       cmd->temp_pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&finfo, APR_FINFO_PROT | APR_FINFO_TYPE, file);
+        if (rv == APR_SUCCESS && finfo.filetype != APR_REG) {
+            rv = APR_EBADF;
+        }
+        if (rv == APR_SUCCESS) {
+            rv = apr_file_read_full(file, buf, len, &len);
+            if (rv == APR_EOF) {
+                rv = APR_SUCCESS;
+            }
+        }
+        apr_file_close(file);
+    }
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "RaiEmbedAccessKeyFile: cannot read "
+                            "'%s': %s", path,
+                            apr_strerror(rv, errbuf, sizeof(errbuf)));
+    }
+    /* the key is the first line; a trailing newline is not part of it */
+    buf[len] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    while (len && apr_isspace(buf[len - 1])) {
+        buf[--len] = '\0';
+    }
+    if (!buf[0]) {
+        return apr_psprintf(cmd->pool, "RaiEmbedAccessKeyFile: '%s' holds no "
+                            "key", path);
+    }
+    if (finfo.protection & (APR_GREAD | APR_WREAD)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                     "RAI0002: RaiEmbedAccessKeyFile '%s' is readable by its "
+                     "group or by others; chmod 600 it", path);
+    }
+    sconf->access_key = apr_pstrdup(cmd->pool, buf);
+    sconf->access_key_source = cmd->cmd->name;
+    memset(buf, 0, sizeof(buf));
+    return NULL;
+}
+
+static const char *rai_embed_set_token_url(cmd_parms *cmd, void *dconf,
+                                           const char *arg)
+{
+    const char *why = rai_token_url_check(cmd->temp_pool, arg);
+
+    (void)dconf;
+    if (why) {
+        /* a URL with user information is not echoed: it may hold a password */
+        return strchr(arg, '@')
+               ? apr_pstrcat(cmd->pool, "RaiEmbedTokenURL: the URL ", why, NULL)
+               : apr_psprintf(cmd->pool, "RaiEmbedTokenURL: '%s' %s", arg, why);
+    }
+    rai_embed_sconf(cmd)->token_url = arg;
+    return NULL;
+}
+
+static const char *rai_embed_set_ca_file(cmd_parms *cmd, void *dconf,
+                                         const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t finfo;
+
+    (void)dconf;
+    if (!path || apr_stat(&finfo, path, APR_FINFO_TYPE, cmd->temp_pool)
+                 != APR_SUCCESS || finfo.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "RaiEmbedCACertificateFile: '%s' does "
+                            "not exist or is not a file", arg);
+    }
+    rai_embed_sconf(cmd)->ca_file = path;
+    return NULL;
+}
+
+static const char *rai_embed_set_proxy(cmd_parms *cmd, void *dconf,
+                                       const char *arg)
+{
+    apr_uri_t uri;
+
+    (void)dconf;
+    if (apr_uri_parse(cmd->temp_pool, arg, &uri) != APR_SUCCESS
+        || !uri.scheme || !uri.hostname || !*uri.hostname) {
+        /* the URL may carry a proxy password: do not echo it */
+        return "RaiEmbedProxy: the proxy must be an absolute URL such as "
+               "http://proxy.example.com:3128";
+    }
+    rai_embed_sconf(cmd)->proxy = arg;
+    return NULL;
+}
+
+static const char *rai_embed_parse_seconds(const char *arg,
+                                           apr_interval_time_t *out)
+{
+    char *end;
+    double seconds = strtod(arg, &end);
+
+    if (end == arg || *end || !(seconds > 0) || seconds > 300) {
+        return "must be a number of seconds above 0 and at most 300";
+    }
+    *out = (apr_interval_time_t)(seconds * APR_USEC_PER_SEC);
+    if (*out < 1000) {
+        return "must be at least 0.001 s";
+    }
+    return NULL;
+}
+
+static const char *rai_embed_set_timeout(cmd_parms *cmd, void *dconf,
+                                         const char *connect,
+                                         const char *total)
+{
+    rai_embed_server_conf *sconf = rai_embed_sconf(cmd);
+    apr_interval_time_t c, t;
+    const char *why;
+
+    (void)dconf;
+    if ((why = rai_embed_parse_seconds(connect, &c)) != NULL) {
+        return apr_psprintf(cmd->pool, "RaiEmbedTimeout: CONNECT '%s' %s",
+                            connect, why);
+    }
+    if ((why = rai_embed_parse_seconds(total, &t)) != NULL) {
+        return apr_psprintf(cmd->pool, "RaiEmbedTimeout: TOTAL '%s' %s",
+                            total, why);
+    }
+    if (c > t) {
+        return "RaiEmbedTimeout: CONNECT must not be longer than TOTAL";
+    }
+    sconf->connect_timeout = c;
+    sconf->total_timeout = t;
+    sconf->timeout_set = 1;
+    return NULL;
+}
+
+static const char *rai_embed_set_token_reuse(cmd_parms *cmd, void *dconf,
+                                             const char *arg)
+{
+    rai_embed_server_conf *sconf = rai_embed_sconf(cmd);
+    char *end;
+    apr_int64_t seconds = apr_strtoi64(arg, &end, 10);
+
+    (void)dconf;
+    if (end == arg || *end || seconds < 0 || seconds > 86400) {
+        return apr_psprintf(cmd->pool, "RaiEmbedTokenReuse: '%s' must be a "
+                            "whole number of seconds from 0 to 86400", arg);
+    }
+    sconf->token_reuse = apr_time_from_sec(seconds);
+    sconf->token_reuse_set = 1;
+    return NULL;
+}
+
+static const char *rai_embed_set_cache(cmd_parms *cmd, void *dconf,
+                                       const char *arg)
+{
+    (void)dconf;
+    return rai_cache_configure(cmd, rai_embed_sconf(cmd)->cache, arg);
+}
+
+static const char *rai_embed_add_identifier(cmd_parms *cmd, void *dconf,
+                                            const char *key,
+                                            const char *source)
+{
+    rai_embed_dir_conf *conf = dconf;
+
+    if (!conf->identifiers) {
+        conf->identifiers = apr_array_make(cmd->pool, 2,
+                                           sizeof(rai_identifier_t));
+    }
+    return rai_identifier_parse(cmd, (apr_array_header_t *)conf->identifiers,
+                                key, source);
+}
+
+static const char *rai_embed_add_element(cmd_parms *cmd, void *dconf,
+                                         const char *arg)
+{
+    rai_embed_dir_conf *conf = dconf;
+    char *name = apr_pstrdup(cmd->pool, arg);
+    const char *why;
+
+    ap_str_tolower(name);
+    if ((why = rai_scan_pattern_check(name)) != NULL) {
+        return apr_psprintf(cmd->pool, "RaiEmbedElements: '%s': %s", arg, why);
+    }
+    if (!conf->patterns) {
+        conf->patterns = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(conf->patterns, const char *) = name;
+    conf->elements.patterns = (const char *const *)conf->patterns->elts;
+    conf->elements.count = conf->patterns->nelts;
+    return NULL;
+}
+
+static const char *rai_embed_add_content_type(cmd_parms *cmd, void *dconf,
+                                              const char *arg)
+{
+    rai_embed_dir_conf *conf = dconf;
+    char *type = apr_pstrdup(cmd->pool, arg);
+
+    if (!strchr(type, '/') || strchr(type, ';')) {
+        return apr_psprintf(cmd->pool, "RaiEmbedContentTypes: '%s' is not a "
+                            "media type such as text/html", arg);
+    }
+    ap_str_tolower(type);
+    if (!conf->content_types) {
+        conf->content_types = apr_array_make(cmd->pool, 2,
+                                             sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(conf->content_types, const char *) = type;
+    return NULL;
+}
+
+/* On a widget's rai-error event (its token ran out in a long session),
+ * fetch a new token from the refresh endpoint, give it to every widget and
+ * reload them.  One copy per page however often it is inserted, one request
+ * at a time and at most one every 30 s, and no reload when the answer is
+ * the token the widgets already have: a widget that keeps failing cannot
+ * make the page loop. */
+#define RAI_EMBED_SCRIPT_HEAD \
+    "<script>(function(){if(window.__raiEmbedRefresh)return;" \
+    "window.__raiEmbedRefresh=1;var busy=0,last=-30000;" \
+    "document.addEventListener(\"rai-error\",function(){var now=Date.now();" \
+    "if(busy||now-last<30000)return;busy=1;last=now;fetch(\""
+#define RAI_EMBED_SCRIPT_TAIL \
+    "\",{credentials:\"same-origin\",headers:{Accept:\"application/json\"}})" \
+    ".then(function(r){if(!r.ok)throw r.status;return r.json()})" \
+    ".then(function(d){var t=d.embedToken,n=0;" \
+    "document.querySelectorAll(\"[embed-token]\").forEach(function(w){" \
+    "if(w.getAttribute(\"embed-token\")!==t){w.setAttribute(\"embed-token\",t);" \
+    "n++}});var a=window.ReturningAIWidget;if(n&&a&&a.reload)a.reload()})" \
+    "[\"catch\"](function(){}).then(function(){busy=0})},true)})();" \
+    "</script>\n"
+
+static const char *rai_embed_set_refresh_script(cmd_parms *cmd, void *dconf,
+                                                const char *arg)
+{
+    rai_embed_dir_conf *conf = dconf;
+    const char *p;
+
+    if (!strcasecmp(arg, "none")) {
+        conf->refresh_script = "";
+        return NULL;
+    }
+    /* it goes into a script as a string: only plain URL characters, and
+     * a path on this site ("//host/..." would be another one) */
+    if (arg[0] != '/' || arg[1] == '/') {
+        return "RaiEmbedRefreshScript: the URL path must start with a "
+               "single '/' (or be none)";
+    }
+    for (p = arg; *p; p++) {
+        if (!apr_isalnum(*p) && !strchr("/._~%-+=&?,;:@!$*()", *p)) {
+            return apr_psprintf(cmd->pool, "RaiEmbedRefreshScript: '%c' is "
+                                "not allowed in the URL path", *p);
+        }
+    }
+    conf->refresh_script = apr_pstrcat(cmd->pool, RAI_EMBED_SCRIPT_HEAD, arg,
+                                       RAI_EMBED_SCRIPT_TAIL, NULL);
+    return NULL;
+}
+
+const command_rec rai_embed_cmds[] = {
+    AP_INIT_FLAG("RaiEmbed", rai_embed_set_enabled, NULL,
+                 RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                 "On to write embed tokens into widget elements of HTML "
+                 "responses in this scope"),
+    AP_INIT_TAKE1("RaiEmbedAccessId", rai_embed_set_access_id, NULL,
+                  RSRC_CONF, "The Returning.AI access id"),
+    AP_INIT_TAKE1("RaiEmbedAccessKey", rai_embed_set_access_key, NULL,
+                  RSRC_CONF, "The Returning.AI access key; ${VAR} takes it "
+                  "from httpd's environment"),
+    AP_INIT_TAKE1("RaiEmbedAccessKeyFile", rai_embed_set_access_key_file,
+                  NULL, RSRC_CONF, "A file holding the access key, read at "
+                  "start-up"),
+    AP_INIT_TAKE1("RaiEmbedTokenURL", rai_embed_set_token_url, NULL,
+                  RSRC_CONF, "The token API URL"),
+    AP_INIT_TAKE2("RaiEmbedIdentifier", rai_embed_add_identifier, NULL,
+                  RSRC_CONF | ACCESS_CONF, "KEY SOURCE: a userIdentifiers "
+                  "key (data-...) and where its value comes from: user, "
+                  "note:NAME, env:NAME or expr=STRING"),
+    AP_INIT_ITERATE("RaiEmbedElements", rai_embed_add_element, NULL,
+                    RSRC_CONF | ACCESS_CONF, "Widget element names; '*' "
+                    "matches a run of name characters"),
+    AP_INIT_ITERATE("RaiEmbedContentTypes", rai_embed_add_content_type, NULL,
+                    RSRC_CONF | ACCESS_CONF, "Media types whose responses "
+                    "are scanned for widgets"),
+    AP_INIT_TAKE2("RaiEmbedTimeout", rai_embed_set_timeout, NULL, RSRC_CONF,
+                   "CONNECT TOTAL: seconds to connect to the token API and "
+                   "for the whole request"),
+    AP_INIT_TAKE1("RaiEmbedRefreshScript", rai_embed_set_refresh_script, NULL,
+                  RSRC_CONF | ACCESS_CONF, "URL-PATH of a rai-embed-token "
+                  "handler: pages with widgets get a script that renews "
+                  "their token from it; none for no script"),
+    AP_INIT_TAKE1("RaiEmbedCache", rai_embed_set_cache, NULL, RSRC_CONF,
+                  "The shared object cache for tokens: shmcb (default), "
+                  "PROVIDER:ARGS such as memcache:host:port, or none"),
+    AP_INIT_TAKE1("RaiEmbedTokenReuse", rai_embed_set_token_reuse, NULL,
+                  RSRC_CONF, "Seconds after its issue that a cached token "
+                  "may still be used (default 300)"),
+    AP_INIT_TAKE1("RaiEmbedCACertificateFile", rai_embed_set_ca_file, NULL,
+                  RSRC_CONF, "CA certificates to verify the token API with"),
+    AP_INIT_TAKE1("RaiEmbedProxy", rai_embed_set_proxy, NULL, RSRC_CONF,
+                  "A proxy URL for requests to the token API"),
+    {NULL}
+};
