@@ -100,4 +100,30 @@ void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
 void *rai_embed_create_dir_conf(apr_pool_t *p, char *dir);
 void *rai_embed_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 
+/* --- mod_rai_embed_token.c ---------------------------------------------- */
+
+/* Called before a request waits for the token API (not on a cache hit). */
+typedef apr_status_t rai_embed_before_wait_t(void *baton);
+
+/* What rai_embed_request_token() found for a request. */
+typedef enum {
+    RAI_EMBED_TOKEN,
+    RAI_EMBED_ANONYMOUS,
+    RAI_EMBED_REFUSED,          /* an identity value was refused */
+    RAI_EMBED_UNCONFIGURED,     /* no credentials for this server */
+    RAI_EMBED_FAILED            /* the API failed, or is in back-off */
+} rai_embed_outcome_e;
+
+void rai_embed_endpoint(const rai_embed_server_conf *sconf,
+                        rai_token_endpoint_t *endpoint);
+const char *rai_embed_endpoint_key(apr_pool_t *p,
+                                   const rai_token_endpoint_t *endpoint);
+rai_embed_outcome_e rai_embed_request_token(request_rec *r,
+                                            rai_token_t *token,
+                                            rai_embed_before_wait_t
+                                            *before_wait, void *baton);
+const char *rai_embed_attribute(request_rec *r,
+                                rai_embed_before_wait_t *before_wait,
+                                void *baton);
+
 #endif

@@ -22,7 +22,7 @@ void *rai_embed_create_server_conf(apr_pool_t *p, server_rec *s)
 }
 
 void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev,
-                                         void *addv)
+                                  void *addv)
 {
     rai_embed_server_conf *base = basev, *add = addv;
     rai_embed_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
