@@ -117,69 +117,6 @@ static void rai_embed_child_init(apr_pool_t *pchild, server_rec *s)
     rai_embed_flights = rai_flight_table_create(pchild);
 }
 
-/* --- the refresh endpoint (SetHandler rai-embed-token) ------------------ */
-
-static int rai_embed_token_handler(request_rec *r)
-{
-    rai_embed_server_conf *sconf;
-    rai_token_endpoint_t endpoint;
-    const char *site;
-    rai_token_t token;
-    apr_interval_time_t backoff;
-    apr_int64_t seconds;
-
-    if (!r->handler || strcmp(r->handler, RAI_EMBED_HANDLER)) {
-        return DECLINED;
-    }
-    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
-    if (r->method_number != M_GET) {
-        return HTTP_METHOD_NOT_ALLOWED;
-    }
-    /* a token is a credential: no other site may fetch it with our
-     * visitor's cookies or password */
-    site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
-    if (site && !strcasecmp(site, "cross-site")) {
-        return HTTP_FORBIDDEN;
-    }
-
-    switch (rai_embed_request_token(r, &token, NULL, NULL)) {
-    case RAI_EMBED_TOKEN:
-        break;
-    case RAI_EMBED_ANONYMOUS:
-        /* a 401 carries a challenge where this location has one to give */
-        if (ap_auth_type(r)) {
-            ap_note_auth_failure(r);
-        }
-        return HTTP_UNAUTHORIZED;
-    case RAI_EMBED_REFUSED:
-        return HTTP_FORBIDDEN;
-    case RAI_EMBED_UNCONFIGURED:
-        return HTTP_INTERNAL_SERVER_ERROR;
-    case RAI_EMBED_FAILED:
-        sconf = ap_get_module_config(r->server->module_config,
-                                     &rai_embed_module);
-        rai_embed_endpoint(sconf, &endpoint);
-        backoff = rai_backoff_remaining(rai_embed_flights,
-                                        rai_embed_endpoint_key(r->pool,
-                                                               &endpoint),
-                                        apr_time_now());
-        seconds = apr_time_sec(backoff + APR_USEC_PER_SEC - 1);
-        apr_table_setn(r->err_headers_out, "Retry-After",
-                       apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                    seconds > 0 ? seconds : 5));
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-
-    seconds = apr_time_sec(token.expires - apr_time_now());
-    ap_set_content_type(r, "application/json");
-    if (!r->header_only) {
-        ap_rprintf(r, "{\"embedToken\":\"%s\",\"expiresIn\":%" APR_INT64_T_FMT
-                   "}", token.token, seconds > 0 ? seconds : 0);
-    }
-    return OK;
-}
-
 /* --- the filter --------------------------------------------------------- */
 
 static int rai_embed_type_matches(request_rec *r, rai_embed_dir_conf *dconf)

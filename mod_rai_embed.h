@@ -126,4 +126,10 @@ const char *rai_embed_attribute(request_rec *r,
                                 rai_embed_before_wait_t *before_wait,
                                 void *baton);
 
+/* --- mod_rai_embed_refresh.c -------------------------------------------- */
+
+int rai_embed_token_handler(request_rec *r);
+/* The script element for a page whose widgets renew from path. */
+const char *rai_embed_refresh_script_element(apr_pool_t *p, const char *path);
+
 #endif

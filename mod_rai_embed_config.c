@@ -387,27 +387,6 @@ static const char *rai_embed_add_content_type(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-/* On a widget's rai-error event (its token ran out in a long session),
- * fetch a new token from the refresh endpoint, give it to every widget and
- * reload them.  One copy per page however often it is inserted, one request
- * at a time and at most one every 30 s, and no reload when the answer is
- * the token the widgets already have: a widget that keeps failing cannot
- * make the page loop. */
-#define RAI_EMBED_SCRIPT_HEAD \
-    "<script>(function(){if(window.__raiEmbedRefresh)return;" \
-    "window.__raiEmbedRefresh=1;var busy=0,last=-30000;" \
-    "document.addEventListener(\"rai-error\",function(){var now=Date.now();" \
-    "if(busy||now-last<30000)return;busy=1;last=now;fetch(\""
-#define RAI_EMBED_SCRIPT_TAIL \
-    "\",{credentials:\"same-origin\",headers:{Accept:\"application/json\"}})" \
-    ".then(function(r){if(!r.ok)throw r.status;return r.json()})" \
-    ".then(function(d){var t=d.embedToken,n=0;" \
-    "document.querySelectorAll(\"[embed-token]\").forEach(function(w){" \
-    "if(w.getAttribute(\"embed-token\")!==t){w.setAttribute(\"embed-token\",t);" \
-    "n++}});var a=window.ReturningAIWidget;if(n&&a&&a.reload)a.reload()})" \
-    "[\"catch\"](function(){}).then(function(){busy=0})},true)})();" \
-    "</script>\n"
-
 static const char *rai_embed_set_refresh_script(cmd_parms *cmd, void *dconf,
                                                 const char *arg)
 {
@@ -430,8 +409,7 @@ static const char *rai_embed_set_refresh_script(cmd_parms *cmd, void *dconf,
                                 "not allowed in the URL path", *p);
         }
     }
-    conf->refresh_script = apr_pstrcat(cmd->pool, RAI_EMBED_SCRIPT_HEAD, arg,
-                                       RAI_EMBED_SCRIPT_TAIL, NULL);
+    conf->refresh_script = rai_embed_refresh_script_element(cmd->pool, arg);
     return NULL;
 }
 
