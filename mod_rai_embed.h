@@ -132,4 +132,10 @@ int rai_embed_token_handler(request_rec *r);
 /* The script element for a page whose widgets renew from path. */
 const char *rai_embed_refresh_script_element(apr_pool_t *p, const char *path);
 
+/* --- mod_rai_embed_filter.c --------------------------------------------- */
+
+void rai_embed_insert_filter(request_rec *r);
+/* Registers RAI_EMBED and RAI_EMBED_HEADERS. */
+void rai_embed_filter_register(apr_pool_t *p);
+
 #endif
