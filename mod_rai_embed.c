@@ -81,7 +81,7 @@ static int rai_embed_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     (void)plog;
     (void)ptemp;
-    rai_cache_pre_config(pconf);
+    rai_embed_cache_pre_config(pconf);
     return OK;
 }
 
@@ -92,7 +92,7 @@ static int rai_embed_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         ap_get_module_config(s->module_config, &rai_embed_module);
 
     (void)plog;
-    if (rai_cache_post_config(sconf->cache, pconf, ptemp, s) != APR_SUCCESS) {
+    if (rai_embed_cache_post_config(sconf->cache, pconf, ptemp, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     rai_token_global_init(pconf);
@@ -110,7 +110,7 @@ static void rai_embed_child_init(apr_pool_t *pchild, server_rec *s)
     rai_embed_server_conf *sconf =
         ap_get_module_config(s->module_config, &rai_embed_module);
 
-    rai_cache_child_init(sconf->cache, pchild, s);
+    rai_embed_cache_child_init(sconf->cache, pchild, s);
     /* created after fork: no handle or connection crosses processes */
     rai_embed_client = rai_token_client_create(pchild);
     rai_embed_flights = rai_flight_table_create(pchild);

@@ -21,7 +21,8 @@
 #define RAI_IDENTITY_HTTPD
 #include "rai_identity.h"
 #include "rai_token.h"
-#include "rai_cache.h"
+#include "ap_socache.h"
+#include "apr_global_mutex.h"
 #include "rai_flight.h"
 
 extern module AP_MODULE_DECLARE_DATA rai_embed_module;
@@ -34,6 +35,22 @@ extern module AP_MODULE_DECLARE_DATA rai_embed_module;
 #define RAI_EMBED_PASS_BYTES (64 * 1024)
 /* Seconds between two warnings of one kind in one process. */
 #define RAI_EMBED_WARN_INTERVAL 30
+
+/* --- mod_rai_embed_cache.c: tokens in an ap_socache --------------------- */
+
+#define RAI_EMBED_CACHE_MUTEX_TYPE "rai-embed-cache"
+#define RAI_EMBED_CACHE_KEY_LEN    64     /* hex SHA-256 */
+
+typedef struct {
+    const char *name;               /* provider name, for messages */
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *instance;
+    apr_global_mutex_t *mutex;      /* only for providers that need one */
+    server_rec *server;             /* for the provider's destroy */
+    int configured;                 /* RaiEmbedCache given */
+    int off;                        /* RaiEmbedCache none */
+} rai_embed_cache_t;
+
 
 typedef struct {
     const char *access_id;
@@ -48,7 +65,7 @@ typedef struct {
     apr_interval_time_t token_reuse;
     int token_reuse_set;
     int embed_on;                   /* RaiEmbed On appears in this scope */
-    rai_cache_t *cache;             /* the main server's, shared by all */
+    rai_embed_cache_t *cache;             /* the main server's, shared by all */
 } rai_embed_server_conf;
 
 typedef struct {
@@ -137,5 +154,39 @@ const char *rai_embed_refresh_script_element(apr_pool_t *p, const char *path);
 void rai_embed_insert_filter(request_rec *r);
 /* Registers RAI_EMBED and RAI_EMBED_HEADERS. */
 void rai_embed_filter_register(apr_pool_t *p);
+
+/* --- mod_rai_embed_cache.c --------------------------------------------- */
+
+/* RaiEmbedCache PROVIDER[:ARGS] | none. */
+const char *rai_embed_cache_configure(cmd_parms *cmd, rai_embed_cache_t *cache,
+                                const char *arg);
+
+/* pre_config: the mutex type, so that Mutex rai-embed-cache ... works. */
+void rai_embed_cache_pre_config(apr_pool_t *pconf);
+
+/* post_config: the default cache, the instance and its mutex. */
+apr_status_t rai_embed_cache_post_config(rai_embed_cache_t *cache, apr_pool_t *pconf,
+                                   apr_pool_t *ptemp, server_rec *s);
+
+/* child_init: re-attaches the mutex. */
+void rai_embed_cache_child_init(rai_embed_cache_t *cache, apr_pool_t *pchild,
+                          server_rec *s);
+
+/* Whether there is a cache to ask. */
+int rai_embed_cache_enabled(const rai_embed_cache_t *cache);
+
+/* The cache key for one identity at one endpoint: 64 hex digits. */
+const char *rai_embed_cache_key(apr_pool_t *p, const rai_token_endpoint_t *endpoint,
+                          const apr_array_header_t *identity);
+
+/* APR_SUCCESS and *token, APR_NOTFOUND, or the cache's error. */
+apr_status_t rai_embed_cache_get(rai_embed_cache_t *cache, server_rec *s,
+                           const char *key, apr_pool_t *p,
+                           rai_token_t *token);
+
+/* Keeps token under key until the time until. */
+apr_status_t rai_embed_cache_put(rai_embed_cache_t *cache, server_rec *s,
+                           const char *key, const rai_token_t *token,
+                           apr_time_t until, apr_pool_t *p);
 
 #endif

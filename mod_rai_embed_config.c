@@ -331,7 +331,7 @@ static const char *rai_embed_set_cache(cmd_parms *cmd, void *dconf,
                                        const char *arg)
 {
     (void)dconf;
-    return rai_cache_configure(cmd, rai_embed_sconf(cmd)->cache, arg);
+    return rai_embed_cache_configure(cmd, rai_embed_sconf(cmd)->cache, arg);
 }
 
 static const char *rai_embed_add_identifier(cmd_parms *cmd, void *dconf,

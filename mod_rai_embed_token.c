@@ -74,9 +74,9 @@ static const char *rai_embed_token_for(request_rec *r,
                                        rai_embed_before_wait_t *before_wait,
                                        void *baton)
 {
-    const char *key = rai_cache_key(r->pool, endpoint, identity);
+    const char *key = rai_embed_cache_key(r->pool, endpoint, identity);
     const char *endpoint_key;
-    int cached = rai_cache_enabled(sconf->cache);
+    int cached = rai_embed_cache_enabled(sconf->cache);
     apr_interval_time_t backoff, wait;
     rai_token_status_e status;
     rai_token_error_t err;
@@ -85,7 +85,7 @@ static const char *rai_embed_token_for(request_rec *r,
     apr_status_t rv;
 
     if (cached) {
-        rv = rai_cache_get(sconf->cache, r->server, key, r->pool, token);
+        rv = rai_embed_cache_get(sconf->cache, r->server, key, r->pool, token);
         if (rv == APR_SUCCESS
             && rai_embed_reusable(token, apr_time_now(), sconf->token_reuse)) {
             return "cached";
@@ -129,7 +129,7 @@ static const char *rai_embed_token_for(request_rec *r,
     }
 
     /* another process, or a flight that just landed, may have stored one */
-    if (cached && rai_cache_get(sconf->cache, r->server, key, r->pool, token)
+    if (cached && rai_embed_cache_get(sconf->cache, r->server, key, r->pool, token)
                   == APR_SUCCESS
         && rai_embed_reusable(token, apr_time_now(), sconf->token_reuse)) {
         rai_flight_land(rai_embed_flights, flight, token);
@@ -174,7 +174,7 @@ static const char *rai_embed_token_for(request_rec *r,
             until = token->expires - RAI_EMBED_MIN_LIFETIME;
         }
         if (until > now) {
-            rv = rai_cache_put(sconf->cache, r->server, key, token, until,
+            rv = rai_embed_cache_put(sconf->cache, r->server, key, token, until,
                                r->pool);
             if (rv != APR_SUCCESS) {
                 rai_embed_log_limited(RAI_WARN_CACHE, rv, r, "RAI0020: cannot "

@@ -2,7 +2,11 @@
  * the top of this tree.
  */
 
-#include "rai_cache.h"
+/* mod_rai_embed_cache.c: tokens kept in one of httpd's shared object
+ * caches (ap_socache: shmcb, memcache, redis, ...), keyed by a SHA-256
+ * over the token URL, the access id and the canonical identity. */
+
+#include "mod_rai_embed.h"
 
 #include <openssl/sha.h>
 
@@ -16,12 +20,12 @@ APLOG_USE_MODULE(rai_embed);
 
 /* Web farm clocks differ a little: a token issued this much "in the
  * future" by another server is still believed. */
-#define RAI_CACHE_CLOCK_SKEW apr_time_from_sec(60)
+#define RAI_EMBED_CACHE_CLOCK_SKEW apr_time_from_sec(60)
 
 /* The largest value we store: two times and a token. */
-#define RAI_CACHE_VALUE_MAX (RAI_TOKEN_MAX + 64)
+#define RAI_EMBED_CACHE_VALUE_MAX (RAI_TOKEN_MAX + 64)
 
-const char *rai_cache_configure(cmd_parms *cmd, rai_cache_t *cache,
+const char *rai_embed_cache_configure(cmd_parms *cmd, rai_embed_cache_t *cache,
                                 const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -62,14 +66,14 @@ const char *rai_cache_configure(cmd_parms *cmd, rai_cache_t *cache,
     return NULL;
 }
 
-void rai_cache_pre_config(apr_pool_t *pconf)
+void rai_embed_cache_pre_config(apr_pool_t *pconf)
 {
-    ap_mutex_register(pconf, RAI_CACHE_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+    ap_mutex_register(pconf, RAI_EMBED_CACHE_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
 }
 
-static apr_status_t rai_cache_destroy(void *data)
+static apr_status_t rai_embed_cache_destroy(void *data)
 {
-    rai_cache_t *cache = data;
+    rai_embed_cache_t *cache = data;
 
     if (cache->instance) {
         cache->provider->destroy(cache->instance, cache->server);
@@ -78,7 +82,7 @@ static apr_status_t rai_cache_destroy(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t rai_cache_post_config(rai_cache_t *cache, apr_pool_t *pconf,
+apr_status_t rai_embed_cache_post_config(rai_embed_cache_t *cache, apr_pool_t *pconf,
                                    apr_pool_t *ptemp, server_rec *s)
 {
     struct ap_socache_hints hints;
@@ -111,7 +115,7 @@ apr_status_t rai_cache_post_config(rai_cache_t *cache, apr_pool_t *pconf,
     }
 
     if (cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
-        rv = ap_global_mutex_create(&cache->mutex, NULL, RAI_CACHE_MUTEX_TYPE,
+        rv = ap_global_mutex_create(&cache->mutex, NULL, RAI_EMBED_CACHE_MUTEX_TYPE,
                                     NULL, s, pconf, 0);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "RAI0021: cannot "
@@ -121,22 +125,22 @@ apr_status_t rai_cache_post_config(rai_cache_t *cache, apr_pool_t *pconf,
     }
 
     memset(&hints, 0, sizeof(hints));
-    hints.avg_id_len = RAI_CACHE_KEY_LEN;
+    hints.avg_id_len = RAI_EMBED_CACHE_KEY_LEN;
     hints.avg_obj_size = 1024;
     hints.expiry_interval = 30;
-    rv = cache->provider->init(cache->instance, RAI_CACHE_MUTEX_TYPE, &hints,
+    rv = cache->provider->init(cache->instance, RAI_EMBED_CACHE_MUTEX_TYPE, &hints,
                                s, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "RAI0021: cannot "
                      "initialise the %s token cache", cache->name);
         return rv;
     }
-    apr_pool_cleanup_register(pconf, cache, rai_cache_destroy,
+    apr_pool_cleanup_register(pconf, cache, rai_embed_cache_destroy,
                               apr_pool_cleanup_null);
     return APR_SUCCESS;
 }
 
-void rai_cache_child_init(rai_cache_t *cache, apr_pool_t *pchild,
+void rai_embed_cache_child_init(rai_embed_cache_t *cache, apr_pool_t *pchild,
                           server_rec *s)
 {
     apr_status_t rv;
@@ -153,12 +157,12 @@ void rai_cache_child_init(rai_cache_t *cache, apr_pool_t *pchild,
     }
 }
 
-int rai_cache_enabled(const rai_cache_t *cache)
+int rai_embed_cache_enabled(const rai_embed_cache_t *cache)
 {
     return !cache->off && cache->instance;
 }
 
-const char *rai_cache_key(apr_pool_t *p, const rai_token_endpoint_t *endpoint,
+const char *rai_embed_cache_key(apr_pool_t *p, const rai_token_endpoint_t *endpoint,
                           const apr_array_header_t *identity)
 {
     const char *canonical = rai_identity_canonical(p, identity);
@@ -167,7 +171,7 @@ const char *rai_cache_key(apr_pool_t *p, const rai_token_endpoint_t *endpoint,
     apr_size_t canonical_len = strlen(canonical);
     unsigned char md[SHA256_DIGEST_LENGTH];
     char *input = apr_palloc(p, url_len + id_len + canonical_len);
-    char *hex = apr_palloc(p, RAI_CACHE_KEY_LEN + 1);
+    char *hex = apr_palloc(p, RAI_EMBED_CACHE_KEY_LEN + 1);
 
     /* NUL separators: no URL or id can run into the next field */
     memcpy(input, endpoint->url, url_len);
@@ -178,12 +182,12 @@ const char *rai_cache_key(apr_pool_t *p, const rai_token_endpoint_t *endpoint,
     return hex;
 }
 
-static apr_status_t rai_cache_lock(rai_cache_t *cache)
+static apr_status_t rai_embed_cache_lock(rai_embed_cache_t *cache)
 {
     return cache->mutex ? apr_global_mutex_lock(cache->mutex) : APR_SUCCESS;
 }
 
-static void rai_cache_unlock(rai_cache_t *cache)
+static void rai_embed_cache_unlock(rai_embed_cache_t *cache)
 {
     if (cache->mutex) {
         apr_global_mutex_unlock(cache->mutex);
@@ -191,7 +195,7 @@ static void rai_cache_unlock(rai_cache_t *cache)
 }
 
 /* A time as stored: decimal digits only. */
-static int rai_cache_time(const char *text, apr_time_t *out)
+static int rai_embed_cache_time(const char *text, apr_time_t *out)
 {
     const char *p;
 
@@ -207,22 +211,22 @@ static int rai_cache_time(const char *text, apr_time_t *out)
     return 1;
 }
 
-apr_status_t rai_cache_get(rai_cache_t *cache, server_rec *s,
+apr_status_t rai_embed_cache_get(rai_embed_cache_t *cache, server_rec *s,
                            const char *key, apr_pool_t *p,
                            rai_token_t *token)
 {
-    unsigned char *value = apr_palloc(p, RAI_CACHE_VALUE_MAX + 1);
-    unsigned int len = RAI_CACHE_VALUE_MAX;
+    unsigned char *value = apr_palloc(p, RAI_EMBED_CACHE_VALUE_MAX + 1);
+    unsigned int len = RAI_EMBED_CACHE_VALUE_MAX;
     char *issued, *expires, *rest;
     apr_status_t rv;
 
-    if ((rv = rai_cache_lock(cache)) != APR_SUCCESS) {
+    if ((rv = rai_embed_cache_lock(cache)) != APR_SUCCESS) {
         return rv;
     }
     rv = cache->provider->retrieve(cache->instance, s,
                                    (const unsigned char *)key,
-                                   RAI_CACHE_KEY_LEN, value, &len, p);
-    rai_cache_unlock(cache);
+                                   RAI_EMBED_CACHE_KEY_LEN, value, &len, p);
+    rai_embed_cache_unlock(cache);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -234,9 +238,9 @@ apr_status_t rai_cache_get(rai_cache_t *cache, server_rec *s,
     issued = apr_strtok((char *)value, " ", &rest);
     expires = apr_strtok(NULL, " ", &rest);
     if (!issued || !expires || !rest
-        || !rai_cache_time(issued, &token->issued)
-        || !rai_cache_time(expires, &token->expires)
-        || token->issued > apr_time_now() + RAI_CACHE_CLOCK_SKEW
+        || !rai_embed_cache_time(issued, &token->issued)
+        || !rai_embed_cache_time(expires, &token->expires)
+        || token->issued > apr_time_now() + RAI_EMBED_CACHE_CLOCK_SKEW
         || token->expires <= token->issued
         || token->expires - token->issued > apr_time_from_sec(86400)
         || !rai_token_shape_ok(rest, strlen(rest))) {
@@ -247,7 +251,7 @@ apr_status_t rai_cache_get(rai_cache_t *cache, server_rec *s,
     return APR_SUCCESS;
 }
 
-apr_status_t rai_cache_put(rai_cache_t *cache, server_rec *s,
+apr_status_t rai_embed_cache_put(rai_embed_cache_t *cache, server_rec *s,
                            const char *key, const rai_token_t *token,
                            apr_time_t until, apr_pool_t *p)
 {
@@ -256,14 +260,14 @@ apr_status_t rai_cache_put(rai_cache_t *cache, server_rec *s,
                                      token->token);
     apr_status_t rv;
 
-    if ((rv = rai_cache_lock(cache)) != APR_SUCCESS) {
+    if ((rv = rai_embed_cache_lock(cache)) != APR_SUCCESS) {
         return rv;
     }
     rv = cache->provider->store(cache->instance, s,
                                 (const unsigned char *)key,
-                                RAI_CACHE_KEY_LEN, until,
+                                RAI_EMBED_CACHE_KEY_LEN, until,
                                 (unsigned char *)value,
                                 (unsigned int)strlen(value), p);
-    rai_cache_unlock(cache);
+    rai_embed_cache_unlock(cache);
     return rv;
 }
