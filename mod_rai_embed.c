@@ -96,7 +96,7 @@ static int rai_embed_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     rai_token_global_init(pconf);
-    rai_embed_default_identifiers = rai_identifier_defaults(pconf);
+    rai_embed_default_identifiers = rai_embed_identifier_defaults(pconf);
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                      "RAI0001: " RAI_EMBED_USER_AGENT " (%s) configured",

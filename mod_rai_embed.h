@@ -15,10 +15,10 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "ap_expr.h"
 
 #include "rai_version.h"
 #include "rai_scan.h"
-#define RAI_IDENTITY_HTTPD
 #include "rai_identity.h"
 #include "rai_token.h"
 #include "ap_socache.h"
@@ -188,5 +188,43 @@ apr_status_t rai_embed_cache_get(rai_embed_cache_t *cache, server_rec *s,
 apr_status_t rai_embed_cache_put(rai_embed_cache_t *cache, server_rec *s,
                            const char *key, const rai_token_t *token,
                            apr_time_t until, apr_pool_t *p);
+
+/* --- mod_rai_embed_identity.c: who a request is for --------------------- */
+
+typedef enum {
+    RAI_EMBED_SOURCE_USER,        /* r->user */
+    RAI_EMBED_SOURCE_NOTE,        /* note:NAME, r->notes */
+    RAI_EMBED_SOURCE_ENV,         /* env:NAME, r->subprocess_env */
+    RAI_EMBED_SOURCE_EXPR         /* expr=STRING */
+} rai_embed_source_e;
+
+typedef struct {
+    const char *key;
+    rai_embed_source_e source;
+    const char *name;
+    ap_expr_info_t *expr;
+} rai_embed_identifier_t;
+
+typedef enum {
+    RAI_EMBED_IDENTITY_FOUND,
+    RAI_EMBED_IDENTITY_ANONYMOUS,
+    RAI_EMBED_IDENTITY_REFUSED
+} rai_embed_identity_status_e;
+
+/* Parses "KEY SOURCE" of RaiEmbedIdentifier into an identifier appended
+ * to list.  Returns NULL or an error naming the directive. */
+const char *rai_embed_identifier_parse(cmd_parms *cmd, apr_array_header_t *list,
+                                 const char *key, const char *source);
+
+/* The default list: data-customer-id from r->user. */
+const apr_array_header_t *rai_embed_identifier_defaults(apr_pool_t *p);
+
+/* Reads every identifier for r into *identity (rai_identity_item_t; only
+ * those with a value).  REFUSED sets *why (no identity value in it) and
+ * *key to the offending identifier. */
+rai_embed_identity_status_e rai_embed_identity_read(request_rec *r,
+                                        const apr_array_header_t *identifiers,
+                                        apr_array_header_t **identity,
+                                        const char **key, const char **why);
 
 #endif

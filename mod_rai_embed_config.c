@@ -342,9 +342,9 @@ static const char *rai_embed_add_identifier(cmd_parms *cmd, void *dconf,
 
     if (!conf->identifiers) {
         conf->identifiers = apr_array_make(cmd->pool, 2,
-                                           sizeof(rai_identifier_t));
+                                           sizeof(rai_embed_identifier_t));
     }
-    return rai_identifier_parse(cmd, (apr_array_header_t *)conf->identifiers,
+    return rai_embed_identifier_parse(cmd, (apr_array_header_t *)conf->identifiers,
                                 key, source);
 }
 

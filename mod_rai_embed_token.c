@@ -206,19 +206,19 @@ rai_embed_outcome_e rai_embed_request_token(request_rec *r,
     const char *key = NULL, *why = NULL, *note;
     rai_token_endpoint_t endpoint;
 
-    switch (rai_identity_read(r, identifiers, &identity, &key, &why)) {
-    case RAI_IDENTITY_ANONYMOUS:
+    switch (rai_embed_identity_read(r, identifiers, &identity, &key, &why)) {
+    case RAI_EMBED_IDENTITY_ANONYMOUS:
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0015: no identity "
                       "for this request: no token");
         apr_table_setn(r->notes, RAI_EMBED_NOTE, "anonymous");
         return RAI_EMBED_ANONYMOUS;
-    case RAI_IDENTITY_REFUSED:
+    case RAI_EMBED_IDENTITY_REFUSED:
         rai_embed_log_limited(RAI_WARN_IDENTITY, 0, r, "RAI0012: identifier "
                               "%s refused (%s): no token for this request",
                               key, why);
         apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
         return RAI_EMBED_REFUSED;
-    case RAI_IDENTITY_FOUND:
+    case RAI_EMBED_IDENTITY_FOUND:
         break;
     }
 

@@ -2,9 +2,9 @@
  * the top of this tree.
  */
 
-/* rai_identity: who the request is for.  RaiEmbedIdentifier names where
- * each userIdentifiers value comes from; rai_identity_read() collects them
- * for one request. */
+/* rai_identity: the pure parts of an identity (the userIdentifiers of a
+ * token request): the checks on its values and its canonical form.
+ * Reading an identity from a request is glue (mod_rai_embed_identity.c). */
 #ifndef RAI_IDENTITY_H
 #define RAI_IDENTITY_H
 
@@ -19,47 +19,11 @@ typedef struct {
     const char *value;
 } rai_identity_item_t;
 
-#ifdef RAI_IDENTITY_HTTPD   /* the parts that need httpd's types */
-#include "httpd.h"
-#include "http_config.h"
-#include "ap_expr.h"
+/* Why an identity value may not be sent, or NULL: over
+ * RAI_IDENTITY_VALUE_MAX bytes, a control character, or not UTF-8.
+ * Values are refused, never truncated or cleaned. */
+const char *rai_identity_value_problem(const char *value);
 
-typedef enum {
-    RAI_SOURCE_USER,        /* r->user */
-    RAI_SOURCE_NOTE,        /* note:NAME, r->notes */
-    RAI_SOURCE_ENV,         /* env:NAME, r->subprocess_env */
-    RAI_SOURCE_EXPR         /* expr=STRING */
-} rai_identity_source_e;
-
-typedef struct {
-    const char *key;
-    rai_identity_source_e source;
-    const char *name;
-    ap_expr_info_t *expr;
-} rai_identifier_t;
-
-typedef enum {
-    RAI_IDENTITY_FOUND,
-    RAI_IDENTITY_ANONYMOUS,
-    RAI_IDENTITY_REFUSED
-} rai_identity_status_e;
-
-/* Parses "KEY SOURCE" of RaiEmbedIdentifier into an identifier appended
- * to list.  Returns NULL or an error naming the directive. */
-const char *rai_identifier_parse(cmd_parms *cmd, apr_array_header_t *list,
-                                 const char *key, const char *source);
-
-/* The default list: data-customer-id from r->user. */
-const apr_array_header_t *rai_identifier_defaults(apr_pool_t *p);
-
-/* Reads every identifier for r into *identity (rai_identity_item_t; only
- * those with a value).  REFUSED sets *why (no identity value in it) and
- * *key to the offending identifier. */
-rai_identity_status_e rai_identity_read(request_rec *r,
-                                        const apr_array_header_t *identifiers,
-                                        apr_array_header_t **identity,
-                                        const char **key, const char **why);
-#endif
 
 /* "data-customer-id=alice, data-email=..." for the debug log (httpd
  * escapes error-log messages itself). */
