@@ -24,6 +24,7 @@
 #include "ap_socache.h"
 #include "apr_global_mutex.h"
 #include "rai_flight.h"
+#include "rai_backoff.h"
 
 extern module AP_MODULE_DECLARE_DATA rai_embed_module;
 
@@ -91,6 +92,7 @@ extern const char *const rai_embed_default_types[];
 extern const apr_array_header_t *rai_embed_default_identifiers;
 extern rai_token_client_t *rai_embed_client;
 extern rai_flight_table_t *rai_embed_flights;
+extern rai_backoff_table_t *rai_embed_backoffs;
 
 /* A cached token is never used with less than this much lifetime left. */
 #define RAI_EMBED_MIN_LIFETIME apr_time_from_sec(60)

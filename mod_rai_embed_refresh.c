@@ -53,7 +53,7 @@ int rai_embed_token_handler(request_rec *r)
         sconf = ap_get_module_config(r->server->module_config,
                                      &rai_embed_module);
         rai_embed_endpoint(sconf, &endpoint);
-        backoff = rai_backoff_remaining(rai_embed_flights,
+        backoff = rai_backoff_remaining(rai_embed_backoffs,
                                         rai_embed_endpoint_key(r->pool,
                                                                &endpoint),
                                         apr_time_now());

@@ -99,7 +99,7 @@ static const char *rai_embed_token_for(request_rec *r,
 
     /* past the cache: only a miss needs the back-off state */
     endpoint_key = rai_embed_endpoint_key(r->pool, endpoint);
-    backoff = rai_backoff_remaining(rai_embed_flights, endpoint_key,
+    backoff = rai_backoff_remaining(rai_embed_backoffs, endpoint_key,
                                     apr_time_now());
     if (backoff) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0024: token API at "
@@ -149,7 +149,7 @@ static const char *rai_embed_token_for(request_rec *r,
         /* a 4xx about this one request (a refused identity, say) says
          * nothing of the API: it must not hold back everyone else */
         started = rai_embed_endpoint_failure(&err)
-                  ? rai_backoff_failure(rai_embed_flights, endpoint_key, now,
+                  ? rai_backoff_failure(rai_embed_backoffs, endpoint_key, now,
                                         err.retry_after)
                   : 0;
         if (started) {
@@ -163,7 +163,7 @@ static const char *rai_embed_token_for(request_rec *r,
         return NULL;
     }
 
-    if (rai_backoff_success(rai_embed_flights, endpoint_key)) {
+    if (rai_backoff_success(rai_embed_backoffs, endpoint_key)) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "RAI0023: token API at "
                       "%s answers again", endpoint->url);
     }

@@ -5,8 +5,7 @@
 /* rai_flight: what the threads of one process share about token requests.
  *
  * Single flight: concurrent misses for one identity make one API call; the
- * others wait for its answer.  Back-off: after repeated failures of one
- * token URL and access id, no calls for a while.  APR only. */
+ * others wait for its answer.  APR only. */
 #ifndef RAI_FLIGHT_H
 #define RAI_FLIGHT_H
 
@@ -14,11 +13,6 @@
 #include "apr_time.h"
 
 #include "rai_token.h"
-
-/* Failures in a row before the module stops calling the API. */
-#define RAI_BACKOFF_THRESHOLD 3
-#define RAI_BACKOFF_FIRST     apr_time_from_sec(1)
-#define RAI_BACKOFF_MAX       apr_time_from_sec(60)
 
 typedef struct rai_flight_table rai_flight_table_t;
 typedef struct rai_flight rai_flight_t;
@@ -39,20 +33,5 @@ int rai_flight_board(rai_flight_table_t *table, const char *key,
 /* Ends a flight and hands token (NULL on failure) to those who wait. */
 void rai_flight_land(rai_flight_table_t *table, rai_flight_t *flight,
                      const rai_token_t *token);
-
-/* How long calls to endpoint_key are still held back, or 0. */
-apr_interval_time_t rai_backoff_remaining(rai_flight_table_t *table,
-                                          const char *endpoint_key,
-                                          apr_time_t now);
-
-/* Counts a failure.  retry_after (from a 429/503) starts a back-off of
- * that length at once.  Returns the back-off it started, or 0. */
-apr_interval_time_t rai_backoff_failure(rai_flight_table_t *table,
-                                        const char *endpoint_key,
-                                        apr_time_t now,
-                                        apr_interval_time_t retry_after);
-
-/* Counts a success.  Returns 1 when it ended a back-off. */
-int rai_backoff_success(rai_flight_table_t *table, const char *endpoint_key);
 
 #endif
