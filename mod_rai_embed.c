@@ -132,7 +132,7 @@ static void rai_embed_register_hooks(apr_pool_t *p)
     rai_embed_filter_register(p);
 }
 
-AP_DECLARE_MODULE(rai_embed) = {
+module AP_MODULE_DECLARE_DATA rai_embed_module = {
     STANDARD20_MODULE_STUFF,
     rai_embed_create_dir_conf,
     rai_embed_merge_dir_conf,

@@ -26,7 +26,8 @@
 #include "rai_flight.h"
 #include "rai_backoff.h"
 
-extern module AP_MODULE_DECLARE_DATA rai_embed_module;
+/* every glue file logs under the module (LogLevel rai_embed:...) */
+APLOG_USE_MODULE(rai_embed);
 
 #define RAI_EMBED_FILTER "RAI_EMBED"
 #define RAI_EMBED_NOTE   "rai-embed"

@@ -16,8 +16,6 @@
 #include "http_log.h"
 #include "util_mutex.h"
 
-APLOG_USE_MODULE(rai_embed);
-
 /* Web farm clocks differ a little: a token issued this much "in the
  * future" by another server is still believed. */
 #define RAI_EMBED_CACHE_CLOCK_SKEW apr_time_from_sec(60)

@@ -8,9 +8,6 @@
 
 #include "mod_rai_embed.h"
 
-/* ap_expr_parse_cmd() files its messages under the module */
-APLOG_USE_MODULE(rai_embed);
-
 const char *rai_embed_identifier_parse(cmd_parms *cmd, apr_array_header_t *list,
                                  const char *key, const char *source)
 {
