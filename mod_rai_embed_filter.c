@@ -23,6 +23,7 @@
 #include "http_request.h"
 
 #include "mod_rai_embed.h"
+#include "rai_headers.h"
 
 static ap_filter_rec_t *rai_embed_headers_handle;
 
@@ -80,15 +81,11 @@ static int rai_embed_gather(void *rec, const char *key, const char *value)
     return 1;
 }
 
-/* Cache-Control: private, without public or s-maxage, whatever set it and
- * in however many header lines.  A qualified private="..." still lets a
- * shared cache keep the body, so only a bare private counts. */
+/* Cache-Control: private, whatever set it and in however many header
+ * lines. */
 static void rai_embed_make_private(request_rec *r)
 {
     rai_embed_values_t values;
-    const char *p;
-    char *out = "";
-    int private = 0;
 
     values.pool = r->pool;
     values.all = "";
@@ -96,49 +93,9 @@ static void rai_embed_make_private(request_rec *r)
                  NULL);
     apr_table_do(rai_embed_gather, &values, r->err_headers_out,
                  "Cache-Control", NULL);
-    p = values.all;
-    while (*p) {
-        const char *start, *end;
-        int quoted = 0;
-        apr_size_t name_len;
-
-        while (*p == ',' || apr_isspace(*p)) {
-            p++;
-        }
-        start = p;
-        for (end = p; *end && (quoted || *end != ','); end++) {
-            if (*end == '"') {
-                quoted = !quoted;
-            }
-        }
-        p = end;
-        while (end > start && apr_isspace(end[-1])) {
-            end--;
-        }
-        if (end == start) {
-            continue;
-        }
-        name_len = strcspn(start, "=, \t");
-        if (name_len > (apr_size_t)(end - start)) {
-            name_len = (apr_size_t)(end - start);
-        }
-        if ((name_len == 6 && !strncasecmp(start, "public", 6))
-            || (name_len == 8 && !strncasecmp(start, "s-maxage", 8))) {
-            continue;
-        }
-        if (name_len == 7 && (apr_size_t)(end - start) == 7
-            && !strncasecmp(start, "private", 7)) {
-            private = 1;
-        }
-        out = apr_pstrcat(r->pool, out, *out ? ", " : "",
-                          apr_pstrmemdup(r->pool, start,
-                                         (apr_size_t)(end - start)), NULL);
-    }
-    if (!private) {
-        out = apr_pstrcat(r->pool, "private", *out ? ", " : "", out, NULL);
-    }
     apr_table_unset(r->err_headers_out, "Cache-Control");
-    apr_table_setn(r->headers_out, "Cache-Control", out);
+    apr_table_setn(r->headers_out, "Cache-Control",
+                   rai_headers_private(r->pool, values.all));
 }
 
 /* What the filter does with a response, decided on its first call. */
@@ -177,6 +134,29 @@ static rai_embed_action_e rai_embed_action(ap_filter_t *f)
     return r->header_only ? RAI_EMBED_HEADERS : RAI_EMBED_SCAN;
 }
 
+static int rai_embed_note_dropped(void *rec, const char *key,
+                                  const char *value)
+{
+    (void)value;
+    if (rai_headers_dropped(key)) {
+        APR_ARRAY_PUSH((apr_array_header_t *)rec, const char *) = key;
+    }
+    return 1;
+}
+
+static void rai_embed_drop_headers(request_rec *r, apr_table_t *headers)
+{
+    apr_array_header_t *names = apr_array_make(r->pool, 4,
+                                               sizeof(const char *));
+    int i;
+
+    /* names first: a table must not change while apr_table_do walks it */
+    apr_table_do(rai_embed_note_dropped, names, headers, NULL);
+    for (i = 0; i < names->nelts; i++) {
+        apr_table_unset(headers, APR_ARRAY_IDX(names, i, const char *));
+    }
+}
+
 /* RAI_EMBED_HEADERS: the header changes of a page we rewrite.  It runs
  * after mod_headers and mod_deflate (CONTENT_SET) but before mod_cache's
  * CACHE_SAVE and the protocol filters, so nothing set on the way can make
@@ -188,19 +168,8 @@ static apr_status_t rai_embed_headers_filter(ap_filter_t *f,
 
     /* the length changes, and the page must not outlive its token in a
      * shared cache or come back as a 304 */
-    static const char *const dropped[] = {
-        "Content-Length", "ETag", "Last-Modified",
-        /* CDNs obey these over Cache-Control */
-        "CDN-Cache-Control", "Surrogate-Control",
-        /* digests of the body before the rewrite */
-        "Content-MD5", "Digest", "Content-Digest", "Repr-Digest"
-    };
-    apr_size_t i;
-
-    for (i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
-        apr_table_unset(r->headers_out, dropped[i]);
-        apr_table_unset(r->err_headers_out, dropped[i]);
-    }
+    rai_embed_drop_headers(r, r->headers_out);
+    rai_embed_drop_headers(r, r->err_headers_out);
     rai_embed_make_private(r);
     ap_remove_output_filter(f);
 
