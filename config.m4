@@ -95,7 +95,19 @@ AC_DEFUN([RAI_EMBED_CHECK_LIBS], [
 APACHE_MODPATH_INIT(rai_embed)
 
 dnl Every object the module is linked from (one per .c file).
-rai_embed_objs="mod_rai_embed.lo rai_scan.lo rai_token.lo rai_identity.lo rai_cache.lo rai_flight.lo"
+rai_embed_objs="mod_rai_embed.lo \
+  mod_rai_embed_config.lo \
+  mod_rai_embed_token.lo \
+  mod_rai_embed_refresh.lo \
+  mod_rai_embed_filter.lo \
+  mod_rai_embed_cache.lo \
+  mod_rai_embed_identity.lo \
+  rai_scan.lo \
+  rai_token.lo \
+  rai_identity.lo \
+  rai_flight.lo \
+  rai_backoff.lo \
+  rai_headers.lo"
 
 APACHE_MODULE(rai_embed, [Returning.AI embed tokens in widget elements], $rai_embed_objs, , no, [
   RAI_EMBED_CHECK_LIBS

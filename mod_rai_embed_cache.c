@@ -106,7 +106,7 @@ apr_status_t rai_embed_cache_post_config(rai_embed_cache_t *cache, apr_pool_t *p
         }
         err = cache->provider->create(&cache->instance, NULL, ptemp, pconf);
         if (err) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "RAI0021: cannot "
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "RAI0027: cannot "
                          "create the shmcb token cache: %s", err);
             return APR_EGENERAL;
         }
@@ -116,7 +116,7 @@ apr_status_t rai_embed_cache_post_config(rai_embed_cache_t *cache, apr_pool_t *p
         rv = ap_global_mutex_create(&cache->mutex, NULL, RAI_EMBED_CACHE_MUTEX_TYPE,
                                     NULL, s, pconf, 0);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "RAI0021: cannot "
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "RAI0028: cannot "
                          "create the token cache mutex");
             return rv;
         }
@@ -129,7 +129,7 @@ apr_status_t rai_embed_cache_post_config(rai_embed_cache_t *cache, apr_pool_t *p
     rv = cache->provider->init(cache->instance, RAI_EMBED_CACHE_MUTEX_TYPE, &hints,
                                s, pconf);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "RAI0021: cannot "
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "RAI0029: cannot "
                      "initialise the %s token cache", cache->name);
         return rv;
     }
@@ -150,7 +150,7 @@ void rai_embed_cache_child_init(rai_embed_cache_t *cache, apr_pool_t *pchild,
                                      apr_global_mutex_lockfile(cache->mutex),
                                      pchild);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "RAI0021: cannot attach "
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "RAI0030: cannot attach "
                      "the token cache mutex in this child");
     }
 }

@@ -177,7 +177,7 @@ static const char *rai_embed_token_for(request_rec *r,
             rv = rai_embed_cache_put(sconf->cache, r->server, key, token, until,
                                r->pool);
             if (rv != APR_SUCCESS) {
-                rai_embed_log_limited(RAI_WARN_CACHE, rv, r, "RAI0020: cannot "
+                rai_embed_log_limited(RAI_WARN_CACHE, rv, r, "RAI0026: cannot "
                                       "store the token in the %s token "
                                       "cache", sconf->cache->name);
             }

@@ -12,8 +12,11 @@
 #
 # (The usual standalone build is still plain `make`, which uses apxs.)
 
-rai_embed_objs = mod_rai_embed.lo rai_scan.lo rai_token.lo rai_identity.lo \
-                 rai_cache.lo rai_flight.lo
+rai_embed_objs = mod_rai_embed.lo mod_rai_embed_config.lo mod_rai_embed_token.lo \
+                 mod_rai_embed_refresh.lo mod_rai_embed_filter.lo \
+                 mod_rai_embed_cache.lo mod_rai_embed_identity.lo rai_scan.lo \
+                 rai_token.lo rai_identity.lo rai_flight.lo rai_backoff.lo \
+                 rai_headers.lo
 
 # libcurl, json-c and OpenSSL's libcrypto, from pkg-config when it knows them.
 RAI_EMBED_PKGS = libcurl json-c libcrypto
