@@ -35,7 +35,6 @@ const char *const rai_embed_default_types[] = {
 const apr_array_header_t *rai_embed_default_identifiers;
 rai_token_client_t *rai_embed_client;
 rai_flight_table_t *rai_embed_flights;
-rai_backoff_table_t *rai_embed_backoffs;
 static volatile apr_uint32_t rai_embed_warned_at[RAI_WARN_KINDS];
 
 int rai_embed_warn_level(int kind)
@@ -83,6 +82,7 @@ static int rai_embed_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)plog;
     (void)ptemp;
     rai_embed_cache_pre_config(pconf);
+    rai_embed_backoff_pre_config(pconf);
     return OK;
 }
 
@@ -94,6 +94,9 @@ static int rai_embed_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog;
     if (rai_embed_cache_post_config(sconf->cache, pconf, ptemp, s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (rai_embed_backoff_post_config(pconf, ptemp, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     rai_token_global_init(pconf);
@@ -115,7 +118,7 @@ static void rai_embed_child_init(apr_pool_t *pchild, server_rec *s)
     /* created after fork: no handle or connection crosses processes */
     rai_embed_client = rai_token_client_create(pchild);
     rai_embed_flights = rai_flight_table_create(pchild);
-    rai_embed_backoffs = rai_backoff_table_create(pchild);
+    rai_embed_backoff_child_init(pchild, s);
 }
 
 static void rai_embed_register_hooks(apr_pool_t *p)

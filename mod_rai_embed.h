@@ -67,6 +67,7 @@ typedef struct {
     apr_interval_time_t token_reuse;
     int token_reuse_set;
     int embed_on;                   /* RaiEmbed On appears in this scope */
+    int backoff_slot;               /* its back-off state, -1: none */
     rai_embed_cache_t *cache;             /* the main server's, shared by all */
 } rai_embed_server_conf;
 
@@ -93,7 +94,6 @@ extern const char *const rai_embed_default_types[];
 extern const apr_array_header_t *rai_embed_default_identifiers;
 extern rai_token_client_t *rai_embed_client;
 extern rai_flight_table_t *rai_embed_flights;
-extern rai_backoff_table_t *rai_embed_backoffs;
 
 /* A cached token is never used with less than this much lifetime left. */
 #define RAI_EMBED_MIN_LIFETIME apr_time_from_sec(60)
@@ -127,21 +127,36 @@ typedef apr_status_t rai_embed_before_wait_t(void *baton);
 
 /* What rai_embed_request_token() found for a request. */
 typedef enum {
-    RAI_EMBED_TOKEN,
-    RAI_EMBED_ANONYMOUS,
-    RAI_EMBED_REFUSED,          /* an identity value was refused */
-    RAI_EMBED_UNCONFIGURED,     /* no credentials for this server */
-    RAI_EMBED_FAILED            /* the API failed, or is in back-off */
+    RAI_EMBED_OUTCOME_CACHED,
+    RAI_EMBED_OUTCOME_FETCHED,
+    RAI_EMBED_OUTCOME_ANONYMOUS,    /* no identity, or a refused login */
+    RAI_EMBED_OUTCOME_REFUSED,      /* an identity value was refused */
+    RAI_EMBED_OUTCOME_UNCONFIGURED, /* no credentials for this server */
+    RAI_EMBED_OUTCOME_FAILED        /* the API failed, or is held back */
 } rai_embed_outcome_e;
+
+typedef struct {
+    rai_embed_outcome_e outcome;
+    rai_token_t token;                      /* CACHED, FETCHED */
+    const apr_array_header_t *identity;     /* rai_identity_item_t, or NULL */
+    apr_interval_time_t retry;              /* FAILED: the API is held back
+                                               this long, 0: not known */
+} rai_embed_result_t;
+
+#define RAI_EMBED_HAS_TOKEN(result) \
+    ((result)->outcome == RAI_EMBED_OUTCOME_CACHED \
+     || (result)->outcome == RAI_EMBED_OUTCOME_FETCHED)
 
 void rai_embed_endpoint(const rai_embed_server_conf *sconf,
                         rai_token_endpoint_t *endpoint);
 const char *rai_embed_endpoint_key(apr_pool_t *p,
                                    const rai_token_endpoint_t *endpoint);
-rai_embed_outcome_e rai_embed_request_token(request_rec *r,
-                                            rai_token_t *token,
-                                            rai_embed_before_wait_t
-                                            *before_wait, void *baton);
+apr_time_t rai_embed_reuse_until(const rai_token_t *token,
+                                 apr_interval_time_t reuse);
+const char *rai_embed_outcome_note(rai_embed_outcome_e outcome);
+void rai_embed_request_token(request_rec *r,
+                             rai_embed_before_wait_t *before_wait,
+                             void *baton, rai_embed_result_t *result);
 const char *rai_embed_attribute(request_rec *r,
                                 rai_embed_before_wait_t *before_wait,
                                 void *baton);
@@ -229,5 +244,20 @@ rai_embed_identity_status_e rai_embed_identity_read(request_rec *r,
                                         const apr_array_header_t *identifiers,
                                         apr_array_header_t **identity,
                                         const char **key, const char **why);
+
+/* --- mod_rai_embed_backoff.c: back-off state shared by all children ---- */
+
+void rai_embed_backoff_pre_config(apr_pool_t *pconf);
+apr_status_t rai_embed_backoff_post_config(apr_pool_t *pconf,
+                                           apr_pool_t *ptemp, server_rec *s);
+void rai_embed_backoff_child_init(apr_pool_t *pchild, server_rec *s);
+rai_backoff_verdict_e rai_embed_backoff_check(server_rec *s,
+                                              apr_interval_time_t probe_time,
+                                              apr_interval_time_t *left);
+apr_interval_time_t rai_embed_backoff_failure(server_rec *s,
+                                              apr_interval_time_t retry_after);
+int rai_embed_backoff_success(server_rec *s);
+/* A copy of the server's back-off state; 0 when it has none. */
+int rai_embed_backoff_state(server_rec *s, rai_backoff_t *copy);
 
 #endif

@@ -14,11 +14,8 @@
 
 int rai_embed_token_handler(request_rec *r)
 {
-    rai_embed_server_conf *sconf;
-    rai_token_endpoint_t endpoint;
+    rai_embed_result_t result;
     const char *site;
-    rai_token_t token;
-    apr_interval_time_t backoff;
     apr_int64_t seconds;
 
     if (!r->handler || strcmp(r->handler, RAI_EMBED_HANDLER)) {
@@ -36,43 +33,37 @@ int rai_embed_token_handler(request_rec *r)
         return HTTP_FORBIDDEN;
     }
 
-    switch (rai_embed_request_token(r, &token, NULL, NULL)) {
-    case RAI_EMBED_TOKEN:
+    rai_embed_request_token(r, NULL, NULL, &result);
+    switch (result.outcome) {
+    case RAI_EMBED_OUTCOME_CACHED:
+    case RAI_EMBED_OUTCOME_FETCHED:
         break;
-    case RAI_EMBED_ANONYMOUS:
+    case RAI_EMBED_OUTCOME_ANONYMOUS:
         /* a 401 carries a challenge where this location has one to give */
         if (ap_auth_type(r)) {
             ap_note_auth_failure(r);
         }
         return HTTP_UNAUTHORIZED;
-    case RAI_EMBED_REFUSED:
+    case RAI_EMBED_OUTCOME_REFUSED:
         return HTTP_FORBIDDEN;
-    case RAI_EMBED_UNCONFIGURED:
+    case RAI_EMBED_OUTCOME_UNCONFIGURED:
         return HTTP_INTERNAL_SERVER_ERROR;
-    case RAI_EMBED_FAILED:
-        sconf = ap_get_module_config(r->server->module_config,
-                                     &rai_embed_module);
-        rai_embed_endpoint(sconf, &endpoint);
-        backoff = rai_backoff_remaining(rai_embed_backoffs,
-                                        rai_embed_endpoint_key(r->pool,
-                                                               &endpoint),
-                                        apr_time_now());
-        seconds = apr_time_sec(backoff + APR_USEC_PER_SEC - 1);
+    case RAI_EMBED_OUTCOME_FAILED:
+        seconds = apr_time_sec(result.retry + APR_USEC_PER_SEC - 1);
         apr_table_setn(r->err_headers_out, "Retry-After",
                        apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
                                     seconds > 0 ? seconds : 5));
         return HTTP_SERVICE_UNAVAILABLE;
     }
 
-    seconds = apr_time_sec(token.expires - apr_time_now());
+    seconds = apr_time_sec(result.token.expires - apr_time_now());
     ap_set_content_type(r, "application/json");
     if (!r->header_only) {
         ap_rprintf(r, "{\"embedToken\":\"%s\",\"expiresIn\":%" APR_INT64_T_FMT
-                   "}", token.token, seconds > 0 ? seconds : 0);
+                   "}", result.token.token, seconds > 0 ? seconds : 0);
     }
     return OK;
 }
-
 
 /* On a widget's rai-error event (its token ran out in a long session),
  * fetch a new token from the refresh endpoint, give it to every widget and

@@ -42,12 +42,18 @@ const char *rai_embed_endpoint_key(apr_pool_t *p,
     return apr_pstrcat(p, endpoint->url, "\n", endpoint->access_id, NULL);
 }
 
-/* Whether a cached token may still go into a page. */
-static int rai_embed_reusable(const rai_token_t *token, apr_time_t now,
-                              apr_interval_time_t reuse)
+/* The last moment a token may go into a page: no later than
+ * RaiEmbedTokenReuse after its issue, and never with less than a minute of
+ * its life left.  The reuse check and the cache expiry both use it. */
+apr_time_t rai_embed_reuse_until(const rai_token_t *token,
+                                 apr_interval_time_t reuse)
 {
-    return now - token->issued <= reuse
-           && token->expires - now >= RAI_EMBED_MIN_LIFETIME;
+    apr_time_t until = token->issued + reuse;
+
+    if (until > token->expires - RAI_EMBED_MIN_LIFETIME) {
+        until = token->expires - RAI_EMBED_MIN_LIFETIME;
+    }
+    return until;
 }
 
 /* Whether a failed token request tells of the API as a whole: no
@@ -63,190 +69,251 @@ static int rai_embed_endpoint_failure(const rai_token_error_t *err)
     return 1;
 }
 
-/* A token for identity: from the cache, from a call another thread of
- * this process is making for the same identity, or from a call of our own.
- * Returns the rai-embed note ("cached", "fetched") or NULL on failure. */
-static const char *rai_embed_token_for(request_rec *r,
-                                       rai_embed_server_conf *sconf,
-                                       const rai_token_endpoint_t *endpoint,
-                                       const apr_array_header_t *identity,
-                                       rai_token_t *token,
-                                       rai_embed_before_wait_t *before_wait,
-                                       void *baton)
+/* A reusable token for key from the cache, or 0. */
+static int rai_embed_cache_lookup(request_rec *r, rai_embed_server_conf *sconf,
+                                  const char *key, rai_token_t *token)
 {
-    const char *key = rai_embed_cache_key(r->pool, endpoint, identity);
-    const char *endpoint_key;
-    int cached = rai_embed_cache_enabled(sconf->cache);
-    apr_interval_time_t backoff, wait;
-    rai_token_status_e status;
-    rai_token_error_t err;
-    rai_flight_t *flight;
-    apr_time_t now;
     apr_status_t rv;
 
-    if (cached) {
-        rv = rai_embed_cache_get(sconf->cache, r->server, key, r->pool, token);
-        if (rv == APR_SUCCESS
-            && rai_embed_reusable(token, apr_time_now(), sconf->token_reuse)) {
-            return "cached";
+    if (!rai_embed_cache_enabled(sconf->cache)) {
+        return 0;
+    }
+    rv = rai_embed_cache_get(sconf->cache, r->server, key, r->pool, token);
+    if (rv == APR_SUCCESS) {
+        return apr_time_now()
+               <= rai_embed_reuse_until(token, sconf->token_reuse);
+    }
+    if (rv != APR_NOTFOUND) {
+        rai_embed_log_limited(RAI_WARN_CACHE, rv, r, "RAI0020: the %s token "
+                              "cache failed; fetching a token without it",
+                              sconf->cache->name);
+    }
+    return 0;
+}
+
+static void rai_embed_cache_store(request_rec *r, rai_embed_server_conf *sconf,
+                                  const char *key, const rai_token_t *token)
+{
+    apr_time_t until = rai_embed_reuse_until(token, sconf->token_reuse);
+    apr_status_t rv;
+
+    if (!rai_embed_cache_enabled(sconf->cache) || until <= apr_time_now()) {
+        return;
+    }
+    rv = rai_embed_cache_put(sconf->cache, r->server, key, token, until,
+                             r->pool);
+    if (rv != APR_SUCCESS) {
+        rai_embed_log_limited(RAI_WARN_CACHE, rv, r, "RAI0026: cannot store "
+                              "the token in the %s token cache",
+                              sconf->cache->name);
+    }
+}
+
+/* The API call of a flight's leader, and what its answer means for the
+ * back-off.  On failure, result->retry says how long the API is held
+ * back (0 when it is not). */
+static int rai_embed_call_api(request_rec *r, rai_embed_server_conf *sconf,
+                              const rai_token_endpoint_t *endpoint,
+                              const apr_array_header_t *identity,
+                              const char *key, rai_embed_result_t *result)
+{
+    rai_token_error_t err;
+    apr_interval_time_t started = 0;
+
+    if (rai_token_fetch(rai_embed_client, r->pool, endpoint, identity,
+                        &result->token, &err) == RAI_TOKEN_OK) {
+        if (rai_embed_backoff_success(r->server)) {
+            ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "RAI0023: token API "
+                          "at %s answers again", endpoint->url);
         }
-        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
-            rai_embed_log_limited(RAI_WARN_CACHE, rv, r, "RAI0020: the %s "
-                                  "token cache failed; fetching a token "
-                                  "without it", sconf->cache->name);
-        }
+        rai_embed_cache_store(r, sconf, key, &result->token);
+        return 1;
+    }
+    rai_embed_log_limited(RAI_WARN_TOKEN, 0, r, "RAI0011: token request to "
+                          "%s failed: %s; widgets left as they are",
+                          endpoint->url, err.reason);
+    /* a 4xx about this one request (a refused identity, say) says nothing
+     * against the API: it answered */
+    if (!rai_embed_endpoint_failure(&err)) {
+        rai_embed_backoff_success(r->server);
+        return 0;
+    }
+    started = rai_embed_backoff_failure(r->server, err.retry_after);
+    if (started) {
+        rai_embed_log_limited(RAI_WARN_BACKOFF, 0, r, "RAI0022: no token "
+                              "requests to %s for the next %" APR_TIME_T_FMT
+                              " ms%s", endpoint->url,
+                              apr_time_as_msec(started),
+                              err.retry_after ? " (Retry-After)"
+                              : " after repeated failures");
+    }
+    result->retry = started;
+    return 0;
+}
+
+/* A token for identity: from the cache, from a call another thread of
+ * this process is making for the same identity, or from a call of our
+ * own, if the back-off lets us make one.  Sets result->outcome. */
+static void rai_embed_token_for(request_rec *r, rai_embed_server_conf *sconf,
+                                const rai_token_endpoint_t *endpoint,
+                                const apr_array_header_t *identity,
+                                rai_embed_before_wait_t *before_wait,
+                                void *baton, rai_embed_result_t *result)
+{
+    const char *key = rai_embed_cache_key(r->pool, endpoint, identity);
+    apr_interval_time_t wait, left = 0;
+    rai_token_status_e status;
+    rai_flight_t *flight;
+
+    result->outcome = RAI_EMBED_OUTCOME_FAILED;
+    if (rai_embed_cache_lookup(r, sconf, key, &result->token)) {
+        result->outcome = RAI_EMBED_OUTCOME_CACHED;
+        return;
     }
 
-    /* past the cache: only a miss needs the back-off state */
-    endpoint_key = rai_embed_endpoint_key(r->pool, endpoint);
-    backoff = rai_backoff_remaining(rai_embed_backoffs, endpoint_key,
-                                    apr_time_now());
-    if (backoff) {
+    /* the longest a call may take: a follower's wait, a probe's hold */
+    wait = endpoint->total_timeout + apr_time_from_sec(1);
+    if (rai_embed_backoff_check(r->server, wait, &left) == RAI_BACKOFF_WAIT) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0024: token API at "
-                      "%s is in back-off for %" APR_TIME_T_FMT " ms more: no "
-                      "token for this page", endpoint->url,
-                      apr_time_as_msec(backoff));
-        return NULL;
+                      "%s is held back for %" APR_TIME_T_FMT " ms more "
+                      "(back-off, or another request probing it): no token "
+                      "for this page", endpoint->url, apr_time_as_msec(left));
+        result->retry = left;
+        return;
     }
 
     /* about to wait for the API: the caller may send what it has first,
      * or give up if its client has gone */
     if (before_wait && before_wait(baton) != APR_SUCCESS) {
-        return NULL;
+        return;
     }
 
-    /* followers wait for the leader's call, never longer than it may take */
-    wait = endpoint->total_timeout + apr_time_from_sec(1);
     if (!rai_flight_board(rai_embed_flights, key, wait, &flight, r->pool,
-                          token, &status)) {
+                          &result->token, &status)) {
         if (status != RAI_TOKEN_OK) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0025: the "
                           "token request this page waited for failed or took "
                           "too long");
-            return NULL;
+            return;
         }
-        return "fetched";
+        result->outcome = RAI_EMBED_OUTCOME_FETCHED;
+        return;
     }
 
     /* another process, or a flight that just landed, may have stored one */
-    if (cached && rai_embed_cache_get(sconf->cache, r->server, key, r->pool, token)
-                  == APR_SUCCESS
-        && rai_embed_reusable(token, apr_time_now(), sconf->token_reuse)) {
-        rai_flight_land(rai_embed_flights, flight, token);
-        return "cached";
+    if (rai_embed_cache_lookup(r, sconf, key, &result->token)) {
+        result->outcome = RAI_EMBED_OUTCOME_CACHED;
     }
-
-    status = rai_token_fetch(rai_embed_client, r->pool, endpoint, identity,
-                             token, &err);
-    now = apr_time_now();
-    if (status != RAI_TOKEN_OK) {
-        apr_interval_time_t started;
-
-        rai_flight_land(rai_embed_flights, flight, NULL);
-        rai_embed_log_limited(RAI_WARN_TOKEN, 0, r, "RAI0011: token request "
-                              "to %s failed: %s; widgets left as they are",
-                              endpoint->url, err.reason);
-        /* a 4xx about this one request (a refused identity, say) says
-         * nothing of the API: it must not hold back everyone else */
-        started = rai_embed_endpoint_failure(&err)
-                  ? rai_backoff_failure(rai_embed_backoffs, endpoint_key, now,
-                                        err.retry_after)
-                  : 0;
-        if (started) {
-            rai_embed_log_limited(RAI_WARN_BACKOFF, 0, r, "RAI0022: no token "
-                                  "requests to %s for the next %"
-                                  APR_TIME_T_FMT " ms%s", endpoint->url,
-                                  apr_time_as_msec(started),
-                                  err.retry_after ? " (Retry-After)"
-                                  : " after repeated failures");
-        }
-        return NULL;
+    else if (rai_embed_call_api(r, sconf, endpoint, identity, key, result)) {
+        result->outcome = RAI_EMBED_OUTCOME_FETCHED;
     }
-
-    if (rai_backoff_success(rai_embed_backoffs, endpoint_key)) {
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "RAI0023: token API at "
-                      "%s answers again", endpoint->url);
-    }
-    if (cached) {
-        /* keep it no longer than it may be reused */
-        apr_time_t until = token->issued + sconf->token_reuse;
-        if (until > token->expires - RAI_EMBED_MIN_LIFETIME) {
-            until = token->expires - RAI_EMBED_MIN_LIFETIME;
-        }
-        if (until > now) {
-            rv = rai_embed_cache_put(sconf->cache, r->server, key, token, until,
-                               r->pool);
-            if (rv != APR_SUCCESS) {
-                rai_embed_log_limited(RAI_WARN_CACHE, rv, r, "RAI0026: cannot "
-                                      "store the token in the %s token "
-                                      "cache", sconf->cache->name);
-            }
-        }
-    }
-    /* landed only now: a miss from here on finds the token in the cache */
-    rai_flight_land(rai_embed_flights, flight, token);
-    return "fetched";
+    /* landed only after the store: a miss from here on finds the token */
+    rai_flight_land(rai_embed_flights, flight,
+                    result->outcome == RAI_EMBED_OUTCOME_FAILED
+                    ? NULL : &result->token);
 }
 
-/* The one way to a token for a request, for the filter and the refresh
- * endpoint alike: identity, then cache, single flight or API.  Sets the
- * rai-embed note to what happened. */
-rai_embed_outcome_e rai_embed_request_token(request_rec *r,
-                                            rai_token_t *token,
-                                            rai_embed_before_wait_t
-                                            *before_wait, void *baton)
+/* Whether this response is about a login httpd refused: a 401 or 407, or
+ * the ErrorDocument of one (an internal redirect that keeps r->user of the
+ * failed login). */
+static int rai_embed_login_refused(const request_rec *r)
 {
-    rai_embed_server_conf *sconf =
-        ap_get_module_config(r->server->module_config, &rai_embed_module);
+    for (; r; r = r->prev ? r->prev : r->main) {
+        if (r->status == HTTP_UNAUTHORIZED
+            || r->status == HTTP_PROXY_AUTHENTICATION_REQUIRED) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* What the identity sources give for r: FOUND fills result->identity. */
+static int rai_embed_identity_for(request_rec *r, rai_embed_result_t *result)
+{
     rai_embed_dir_conf *dconf =
         ap_get_module_config(r->per_dir_config, &rai_embed_module);
     const apr_array_header_t *identifiers = dconf->identifiers
         ? dconf->identifiers : rai_embed_default_identifiers;
     apr_array_header_t *identity = NULL;
-    const char *key = NULL, *why = NULL, *note;
-    rai_token_endpoint_t endpoint;
+    const char *key = NULL, *why = NULL;
 
+    if (rai_embed_login_refused(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0034: a response "
+                      "to a refused login (status %d): no identity, no "
+                      "token", r->prev ? r->prev->status : r->status);
+        result->outcome = RAI_EMBED_OUTCOME_ANONYMOUS;
+        return 0;
+    }
     switch (rai_embed_identity_read(r, identifiers, &identity, &key, &why)) {
     case RAI_EMBED_IDENTITY_ANONYMOUS:
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0015: no identity "
                       "for this request: no token");
-        apr_table_setn(r->notes, RAI_EMBED_NOTE, "anonymous");
-        return RAI_EMBED_ANONYMOUS;
+        result->outcome = RAI_EMBED_OUTCOME_ANONYMOUS;
+        return 0;
     case RAI_EMBED_IDENTITY_REFUSED:
         rai_embed_log_limited(RAI_WARN_IDENTITY, 0, r, "RAI0012: identifier "
                               "%s refused (%s): no token for this request",
                               key, why);
-        apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
-        return RAI_EMBED_REFUSED;
+        result->outcome = RAI_EMBED_OUTCOME_REFUSED;
+        return 0;
     case RAI_EMBED_IDENTITY_FOUND:
         break;
     }
+    result->identity = identity;
+    return 1;
+}
 
-    if (!sconf->access_id || !sconf->access_key || !rai_embed_client) {
+const char *rai_embed_outcome_note(rai_embed_outcome_e outcome)
+{
+    switch (outcome) {
+    case RAI_EMBED_OUTCOME_CACHED:
+        return "cached";
+    case RAI_EMBED_OUTCOME_FETCHED:
+        return "fetched";
+    case RAI_EMBED_OUTCOME_ANONYMOUS:
+        return "anonymous";
+    default:
+        return "error";
+    }
+}
+
+/* The one way to a token for a request, for the filter and the refresh
+ * endpoint alike: identity, then cache, single flight or API.  Sets the
+ * rai-embed note to what happened. */
+void rai_embed_request_token(request_rec *r,
+                             rai_embed_before_wait_t *before_wait,
+                             void *baton, rai_embed_result_t *result)
+{
+    rai_embed_server_conf *sconf =
+        ap_get_module_config(r->server->module_config, &rai_embed_module);
+    rai_token_endpoint_t endpoint;
+
+    memset(result, 0, sizeof(*result));
+    if (!rai_embed_identity_for(r, result)) {
+        /* result->outcome says why */
+    }
+    else if (!sconf->access_id || !sconf->access_key || !rai_embed_client) {
         rai_embed_log_limited(RAI_WARN_CONFIG, 0, r, "RAI0010: a token is "
                               "wanted for %s without RaiEmbedAccessId and "
                               "RaiEmbedAccessKey for this server", r->uri);
-        apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
-        return RAI_EMBED_UNCONFIGURED;
+        result->outcome = RAI_EMBED_OUTCOME_UNCONFIGURED;
     }
-
-    rai_embed_endpoint(sconf, &endpoint);
-    note = rai_embed_token_for(r, sconf, &endpoint, identity, token,
-                               before_wait, baton);
-    if (!note) {
-        apr_table_setn(r->notes, RAI_EMBED_NOTE, "error");
-        return RAI_EMBED_FAILED;
+    else {
+        rai_embed_endpoint(sconf, &endpoint);
+        rai_embed_token_for(r, sconf, &endpoint, result->identity,
+                            before_wait, baton, result);
     }
-    if (APLOGrdebug(r)) {
+    if (RAI_EMBED_HAS_TOKEN(result) && APLOGrdebug(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0013: token %s "
                       "(%s) for %s, %" APR_TIME_T_FMT " s left",
-                      rai_embed_fingerprint(r->pool, token->token,
-                                            token->token_len), note,
-                      rai_identity_describe(r->pool, identity),
-                      apr_time_sec(token->expires - apr_time_now()));
+                      rai_embed_fingerprint(r->pool, result->token.token,
+                                            result->token.token_len),
+                      rai_embed_outcome_note(result->outcome),
+                      rai_identity_describe(r->pool, result->identity),
+                      apr_time_sec(result->token.expires - apr_time_now()));
     }
-    apr_table_setn(r->notes, RAI_EMBED_NOTE, note);
-    return RAI_EMBED_TOKEN;
+    apr_table_setn(r->notes, RAI_EMBED_NOTE,
+                   rai_embed_outcome_note(result->outcome));
 }
 
 /* The attribute every widget of this response gets, decided once at the
@@ -255,11 +322,12 @@ const char *rai_embed_attribute(request_rec *r,
                                 rai_embed_before_wait_t *before_wait,
                                 void *baton)
 {
-    rai_token_t token;
+    rai_embed_result_t result;
 
-    if (rai_embed_request_token(r, &token, before_wait, baton)
-        != RAI_EMBED_TOKEN) {
+    rai_embed_request_token(r, before_wait, baton, &result);
+    if (!RAI_EMBED_HAS_TOKEN(&result)) {
         return "";
     }
-    return apr_pstrcat(r->pool, " embed-token=\"", token.token, "\"", NULL);
+    return apr_pstrcat(r->pool, " embed-token=\"", result.token.token, "\"",
+                       NULL);
 }

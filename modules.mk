@@ -14,7 +14,8 @@
 
 rai_embed_objs = mod_rai_embed.lo mod_rai_embed_config.lo mod_rai_embed_token.lo \
                  mod_rai_embed_refresh.lo mod_rai_embed_filter.lo \
-                 mod_rai_embed_cache.lo mod_rai_embed_identity.lo rai_scan.lo \
+                 mod_rai_embed_cache.lo mod_rai_embed_identity.lo mod_rai_embed_backoff.lo \
+                 rai_scan.lo \
                  rai_token.lo rai_identity.lo rai_flight.lo rai_backoff.lo \
                  rai_headers.lo
 

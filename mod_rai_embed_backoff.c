@@ -1,0 +1,184 @@
+/* Licensed under the Apache License, Version 2.0; see the LICENSE file at
+ * the top of this tree.
+ */
+
+/* mod_rai_embed_backoff.c: the back-off state of every token URL and
+ * access id, in shared memory, so that all children of the server see
+ * one outage the same way: one probe per period for the whole server,
+ * and one probe's success ends the back-off everywhere.  The rules are
+ * rai_backoff.c's; this file places them in memory and locks them. */
+
+#include "apr_hash.h"
+#include "apr_shm.h"
+#include "util_mutex.h"
+
+#include "mod_rai_embed.h"
+
+#define RAI_EMBED_BACKOFF_MUTEX_TYPE "rai-embed-backoff"
+
+static apr_shm_t *rai_embed_backoff_shm;
+static rai_backoff_t *rai_embed_backoff_slots;
+static int rai_embed_backoff_count;
+static apr_global_mutex_t *rai_embed_backoff_mutex;
+
+void rai_embed_backoff_pre_config(apr_pool_t *pconf)
+{
+    ap_mutex_register(pconf, RAI_EMBED_BACKOFF_MUTEX_TYPE, NULL,
+                      APR_LOCK_DEFAULT, 0);
+}
+
+/* One slot per distinct token URL and access id among the servers that
+ * have credentials; each server's configuration learns its slot. */
+static int rai_embed_backoff_assign(apr_pool_t *ptemp, server_rec *s)
+{
+    apr_hash_t *seen = apr_hash_make(ptemp);
+    int count = 0;
+
+    for (; s; s = s->next) {
+        rai_embed_server_conf *sconf =
+            ap_get_module_config(s->module_config, &rai_embed_module);
+        rai_token_endpoint_t endpoint;
+        const char *key;
+        int *slot;
+
+        sconf->backoff_slot = -1;
+        if (!sconf->access_id || !sconf->access_key) {
+            continue;
+        }
+        rai_embed_endpoint(sconf, &endpoint);
+        key = rai_embed_endpoint_key(ptemp, &endpoint);
+        slot = apr_hash_get(seen, key, APR_HASH_KEY_STRING);
+        if (!slot) {
+            slot = apr_palloc(ptemp, sizeof(*slot));
+            *slot = count++;
+            apr_hash_set(seen, key, APR_HASH_KEY_STRING, slot);
+        }
+        sconf->backoff_slot = *slot;
+    }
+    return count;
+}
+
+apr_status_t rai_embed_backoff_post_config(apr_pool_t *pconf,
+                                           apr_pool_t *ptemp, server_rec *s)
+{
+    apr_size_t size;
+    apr_status_t rv;
+
+    rai_embed_backoff_slots = NULL;
+    rai_embed_backoff_shm = NULL;
+    rai_embed_backoff_mutex = NULL;
+    rai_embed_backoff_count = rai_embed_backoff_assign(ptemp, s);
+    if (!rai_embed_backoff_count) {
+        return APR_SUCCESS;
+    }
+    size = sizeof(rai_backoff_t) * (apr_size_t)rai_embed_backoff_count;
+    /* anonymous: made anew for each generation, inherited by its children */
+    rv = apr_shm_create(&rai_embed_backoff_shm, size, NULL, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "RAI0031: cannot "
+                     "create the shared memory for the token API's "
+                     "back-off state");
+        return rv;
+    }
+    rai_embed_backoff_slots = apr_shm_baseaddr_get(rai_embed_backoff_shm);
+    memset(rai_embed_backoff_slots, 0, size);
+    rv = ap_global_mutex_create(&rai_embed_backoff_mutex, NULL,
+                                RAI_EMBED_BACKOFF_MUTEX_TYPE, NULL, s, pconf,
+                                0);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "RAI0032: cannot "
+                     "create the back-off mutex");
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+void rai_embed_backoff_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_status_t rv;
+
+    if (!rai_embed_backoff_mutex) {
+        return;
+    }
+    rv = apr_global_mutex_child_init(&rai_embed_backoff_mutex,
+                                     apr_global_mutex_lockfile(
+                                         rai_embed_backoff_mutex), pchild);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "RAI0033: cannot attach "
+                     "the back-off mutex in this child");
+    }
+}
+
+/* The server's slot, locked; NULL when it has none or the lock fails
+ * (then the API is simply called: a page never waits on this). */
+static rai_backoff_t *rai_embed_backoff_lock(server_rec *s)
+{
+    rai_embed_server_conf *sconf =
+        ap_get_module_config(s->module_config, &rai_embed_module);
+
+    if (!rai_embed_backoff_slots || sconf->backoff_slot < 0
+        || sconf->backoff_slot >= rai_embed_backoff_count
+        || apr_global_mutex_lock(rai_embed_backoff_mutex) != APR_SUCCESS) {
+        return NULL;
+    }
+    return &rai_embed_backoff_slots[sconf->backoff_slot];
+}
+
+static void rai_embed_backoff_unlock(void)
+{
+    apr_global_mutex_unlock(rai_embed_backoff_mutex);
+}
+
+rai_backoff_verdict_e rai_embed_backoff_check(server_rec *s,
+                                              apr_interval_time_t probe_time,
+                                              apr_interval_time_t *left)
+{
+    rai_backoff_t *b = rai_embed_backoff_lock(s);
+    rai_backoff_verdict_e verdict;
+
+    if (!b) {
+        return RAI_BACKOFF_CALL;
+    }
+    verdict = rai_backoff_check(b, apr_time_now(), probe_time, left);
+    rai_embed_backoff_unlock();
+    return verdict;
+}
+
+apr_interval_time_t rai_embed_backoff_failure(server_rec *s,
+                                              apr_interval_time_t retry_after)
+{
+    rai_backoff_t *b = rai_embed_backoff_lock(s);
+    apr_interval_time_t started;
+
+    if (!b) {
+        return 0;
+    }
+    started = rai_backoff_failure(b, apr_time_now(), retry_after);
+    rai_embed_backoff_unlock();
+    return started;
+}
+
+int rai_embed_backoff_success(server_rec *s)
+{
+    rai_backoff_t *b = rai_embed_backoff_lock(s);
+    int ended;
+
+    if (!b) {
+        return 0;
+    }
+    ended = rai_backoff_success(b);
+    rai_embed_backoff_unlock();
+    return ended;
+}
+
+int rai_embed_backoff_state(server_rec *s, rai_backoff_t *copy)
+{
+    rai_backoff_t *b = rai_embed_backoff_lock(s);
+
+    if (!b) {
+        return 0;
+    }
+    *copy = *b;
+    rai_embed_backoff_unlock();
+    return 1;
+}
