@@ -65,9 +65,13 @@ tests/unit/test_scan.bin: tests/unit/test_scan.c tests/unit/scan_model.c tests/u
 tests/unit/test_token.bin: tests/unit/test_token.c rai_token.c rai_token.h rai_identity.c rai_identity.h
 	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_token.c rai_token.c $(UNIT_LIBS)
 
-unit: tests/unit/test_scan.bin tests/unit/test_token.bin
+tests/unit/test_backoff.bin: tests/unit/test_backoff.c rai_backoff.c rai_backoff.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_backoff.c rai_backoff.c $(UNIT_LIBS)
+
+unit: tests/unit/test_scan.bin tests/unit/test_token.bin tests/unit/test_backoff.bin
 	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_scan.bin
 	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_token.bin
+	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_backoff.bin
 
 integration: $(MODULE)
 	$(PYTHON) -m pytest -q tests/integration
