@@ -65,9 +65,19 @@ tests/unit/test_scan.bin: tests/unit/test_scan.c tests/unit/scan_model.c tests/u
 tests/unit/test_token.bin: tests/unit/test_token.c rai_token.c rai_token.h rai_identity.c rai_identity.h
 	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_token.c rai_token.c $(UNIT_LIBS)
 
-unit: tests/unit/test_scan.bin tests/unit/test_token.bin
+# test_flight.c includes rai_flight.c itself, to watch the rider count.
+tests/unit/test_flight.bin: tests/unit/test_flight.c rai_flight.c rai_flight.h rai_token.h rai_identity.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_flight.c $(UNIT_LIBS)
+
+tests/unit/test_identity.bin: tests/unit/test_identity.c rai_identity.c rai_identity.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_identity.c rai_identity.c $(UNIT_LIBS)
+
+unit: tests/unit/test_scan.bin tests/unit/test_token.bin tests/unit/test_flight.bin \
+      tests/unit/test_identity.bin
 	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_scan.bin
 	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_token.bin
+	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_flight.bin
+	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_identity.bin
 
 integration: $(MODULE)
 	$(PYTHON) -m pytest -q tests/integration
