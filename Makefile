@@ -68,10 +68,17 @@ tests/unit/test_token.bin: tests/unit/test_token.c rai_token.c rai_token.h rai_i
 tests/unit/test_backoff.bin: tests/unit/test_backoff.c rai_backoff.c rai_backoff.h
 	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_backoff.c rai_backoff.c $(UNIT_LIBS)
 
-unit: tests/unit/test_scan.bin tests/unit/test_token.bin tests/unit/test_backoff.bin
-	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_scan.bin
-	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_token.bin
-	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_backoff.bin
+# test_flight.c includes rai_flight.c itself, to watch the rider count.
+tests/unit/test_flight.bin: tests/unit/test_flight.c rai_flight.c rai_flight.h rai_token.h rai_identity.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_flight.c $(UNIT_LIBS)
+
+tests/unit/test_identity.bin: tests/unit/test_identity.c rai_identity.c rai_identity.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_identity.c rai_identity.c $(UNIT_LIBS)
+
+UNIT_TESTS = test_scan test_token test_backoff test_flight test_identity
+
+unit: $(UNIT_TESTS:%=tests/unit/%.bin)
+	for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 ./tests/unit/$$t.bin || exit 1; done
 
 integration: $(MODULE)
 	$(PYTHON) -m pytest -q tests/integration
