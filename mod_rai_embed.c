@@ -119,6 +119,7 @@ static void rai_embed_child_init(apr_pool_t *pchild, server_rec *s)
     rai_embed_client = rai_token_client_create(pchild);
     rai_embed_flights = rai_flight_table_create(pchild);
     rai_embed_backoff_child_init(pchild, s);
+    rai_embed_config_hide_secrets(pchild, s);
 }
 
 static void rai_embed_register_hooks(apr_pool_t *p)

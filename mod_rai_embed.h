@@ -60,7 +60,9 @@ typedef struct {
     const char *access_key_source;  /* directive that set it */
     const char *token_url;
     const char *ca_file;
-    const char *proxy;
+    const char *proxy;              /* without user information */
+    const char *proxy_user;
+    const char *proxy_password;     /* a secret, as the access key */
     apr_interval_time_t connect_timeout;
     apr_interval_time_t total_timeout;
     int timeout_set;
@@ -119,6 +121,11 @@ void *rai_embed_create_server_conf(apr_pool_t *p, server_rec *s);
 void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
 void *rai_embed_create_dir_conf(apr_pool_t *p, char *dir);
 void *rai_embed_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+/* child_init: removes every environment variable that holds an access key
+ * or a proxy password from this child's environment, where an
+ * application (mod_php's getenv(), phpinfo()) could read it.  The parent
+ * keeps them: it reads ${VAR} again on a restart. */
+void rai_embed_config_hide_secrets(apr_pool_t *pchild, server_rec *s);
 
 /* --- mod_rai_embed_token.c ---------------------------------------------- */
 

@@ -5,6 +5,8 @@
 /* mod_rai_embed_config.c: the directives.  Create and merge, every
  * set_* function, the key file reader and the command table. */
 
+#include <stdlib.h>
+
 #include "http_core.h"
 
 #include "mod_rai_embed.h"
@@ -38,7 +40,16 @@ void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev,
     }
     conf->token_url = add->token_url ? add->token_url : base->token_url;
     conf->ca_file = add->ca_file ? add->ca_file : base->ca_file;
-    conf->proxy = add->proxy ? add->proxy : base->proxy;
+    if (add->proxy) {
+        conf->proxy = add->proxy;
+        conf->proxy_user = add->proxy_user;
+        conf->proxy_password = add->proxy_password;
+    }
+    else {
+        conf->proxy = base->proxy;
+        conf->proxy_user = base->proxy_user;
+        conf->proxy_password = base->proxy_password;
+    }
     conf->timeout_set = add->timeout_set || base->timeout_set;
     conf->connect_timeout = add->timeout_set ? add->connect_timeout
                                              : base->connect_timeout;
@@ -201,7 +212,8 @@ static const char *rai_embed_set_access_key_file(cmd_parms *cmd, void *dconf,
     }
     /* the key is the first line; a trailing newline is not part of it */
     buf[len] = '\0';
-    buf[strcspn(buf, "\r\n")] = '\0';
+    len = strcspn(buf, "\r\n");
+    buf[len] = '\0';
     while (len && apr_isspace(buf[len - 1])) {
         buf[--len] = '\0';
     }
@@ -255,16 +267,48 @@ static const char *rai_embed_set_ca_file(cmd_parms *cmd, void *dconf,
 static const char *rai_embed_set_proxy(cmd_parms *cmd, void *dconf,
                                        const char *arg)
 {
+    static const char *const schemes[] = {
+        "http", "https", "socks4", "socks4a", "socks5", "socks5h"
+    };
+    rai_embed_server_conf *sconf = rai_embed_sconf(cmd);
+    apr_size_t i;
     apr_uri_t uri;
 
     (void)dconf;
+    /* the URL may carry a proxy password: no message echoes it */
     if (apr_uri_parse(cmd->temp_pool, arg, &uri) != APR_SUCCESS
         || !uri.scheme || !uri.hostname || !*uri.hostname) {
-        /* the URL may carry a proxy password: do not echo it */
         return "RaiEmbedProxy: the proxy must be an absolute URL such as "
                "http://proxy.example.com:3128";
     }
-    rai_embed_sconf(cmd)->proxy = arg;
+    for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        if (!strcasecmp(uri.scheme, schemes[i])) {
+            break;
+        }
+    }
+    if (i == sizeof(schemes) / sizeof(schemes[0])) {
+        return "RaiEmbedProxy: the proxy URL's scheme must be http, https, "
+               "socks4, socks4a, socks5 or socks5h";
+    }
+    sconf->proxy_user = NULL;
+    sconf->proxy_password = NULL;
+    if (uri.user) {
+        char *user = apr_pstrdup(cmd->pool, uri.user);
+        char *password = apr_pstrdup(cmd->pool,
+                                     uri.password ? uri.password : "");
+        if (ap_unescape_urlencoded(user) != OK
+            || ap_unescape_urlencoded(password) != OK) {
+            return "RaiEmbedProxy: the proxy URL's user information is not "
+                   "well percent-encoded";
+        }
+        sconf->proxy_user = user;
+        sconf->proxy_password = password;
+        /* mod_info shows the configuration tree: not the password */
+        if (cmd->directive) {
+            ((ap_directive_t *)cmd->directive)->args = "(hidden)";
+        }
+    }
+    sconf->proxy = apr_uri_unparse(cmd->pool, &uri, APR_URI_UNP_OMITUSERINFO);
     return NULL;
 }
 
@@ -411,6 +455,48 @@ static const char *rai_embed_set_refresh_script(cmd_parms *cmd, void *dconf,
     }
     conf->refresh_script = rai_embed_refresh_script_element(cmd->pool, arg);
     return NULL;
+}
+
+/* Whether an environment value holds a secret.  Long secrets count
+ * anywhere in it (a proxy URL in ${VAR}), short ones only whole. */
+static int rai_embed_holds_secret(const char *value, const char *secret)
+{
+    if (!secret || !*secret) {
+        return 0;
+    }
+    return strlen(secret) >= 8 ? strstr(value, secret) != NULL
+                               : !strcmp(value, secret);
+}
+
+void rai_embed_config_hide_secrets(apr_pool_t *pchild, server_rec *main_server)
+{
+    extern char **environ;
+    apr_array_header_t *names = apr_array_make(pchild, 2, sizeof(char *));
+    char **env;
+    int i;
+
+    for (env = environ; env && *env; env++) {
+        const char *value = strchr(*env, '=');
+        server_rec *s;
+
+        if (!value) {
+            continue;
+        }
+        for (s = main_server; s; s = s->next) {
+            rai_embed_server_conf *sconf =
+                ap_get_module_config(s->module_config, &rai_embed_module);
+            if (rai_embed_holds_secret(value + 1, sconf->access_key)
+                || rai_embed_holds_secret(value + 1, sconf->proxy_password)) {
+                APR_ARRAY_PUSH(names, char *) =
+                    apr_pstrmemdup(pchild, *env, (apr_size_t)(value - *env));
+                break;
+            }
+        }
+    }
+    /* names first: unsetenv() changes environ */
+    for (i = 0; i < names->nelts; i++) {
+        unsetenv(APR_ARRAY_IDX(names, i, char *));
+    }
 }
 
 const command_rec rai_embed_cmds[] = {

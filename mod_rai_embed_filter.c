@@ -100,9 +100,9 @@ static void rai_embed_make_private(request_rec *r)
 
 /* What the filter does with a response, decided on its first call. */
 typedef enum {
-    RAI_EMBED_SKIP,         /* not ours: passed on untouched */
-    RAI_EMBED_HEADERS,      /* HEAD of a page we would scan: headers only */
-    RAI_EMBED_SCAN
+    RAI_EMBED_ACTION_SKIP,         /* not ours: passed on untouched */
+    RAI_EMBED_ACTION_HEADERS,      /* HEAD of a page we would scan: headers only */
+    RAI_EMBED_ACTION_SCAN
 } rai_embed_action_e;
 
 static rai_embed_action_e rai_embed_action(ap_filter_t *f)
@@ -115,7 +115,16 @@ static rai_embed_action_e rai_embed_action(ap_filter_t *f)
     if (r->main || r->status == HTTP_NO_CONTENT
         || r->status == HTTP_NOT_MODIFIED
         || !rai_embed_type_matches(r, dconf)) {
-        return RAI_EMBED_SKIP;
+        return RAI_EMBED_ACTION_SKIP;
+    }
+    /* a slice of a document (a backend's 206): the scan would start mid-way
+     * and its Content-Range would lie about the new length */
+    if (r->status == HTTP_PARTIAL_CONTENT
+        || apr_table_get(r->headers_out, "Content-Range")
+        || apr_table_get(r->err_headers_out, "Content-Range")) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0035: a partial "
+                      "response (206, Content-Range): passed on untouched");
+        return RAI_EMBED_ACTION_SKIP;
     }
     /* CGI and FastCGI headers arrive in err_headers_out */
     encoding = apr_table_get(r->headers_out, "Content-Encoding");
@@ -128,10 +137,10 @@ static rai_embed_action_e rai_embed_action(ap_filter_t *f)
     if (encoding && strcasecmp(encoding, "identity")) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0014: response "
                       "body is encoded (%s): passed on untouched", encoding);
-        return RAI_EMBED_SKIP;
+        return RAI_EMBED_ACTION_SKIP;
     }
     /* a HEAD answer carries the headers its GET would */
-    return r->header_only ? RAI_EMBED_HEADERS : RAI_EMBED_SCAN;
+    return r->header_only ? RAI_EMBED_ACTION_HEADERS : RAI_EMBED_ACTION_SCAN;
 }
 
 static int rai_embed_note_dropped(void *rec, const char *key,
@@ -171,6 +180,8 @@ static apr_status_t rai_embed_headers_filter(ap_filter_t *f,
     rai_embed_drop_headers(r, r->headers_out);
     rai_embed_drop_headers(r, r->err_headers_out);
     rai_embed_make_private(r);
+    apr_table_unset(r->err_headers_out, "Accept-Ranges");
+    apr_table_setn(r->headers_out, "Accept-Ranges", "none");
     ap_remove_output_filter(f);
 
     if (r->header_only) {
@@ -233,13 +244,17 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
         /* a second RAI_EMBED in one chain (RaiEmbed On and SetOutputFilter)
          * leaves the work to the first */
         action = ap_get_module_config(r->request_config, &rai_embed_module)
-                 ? RAI_EMBED_SKIP : rai_embed_action(f);
+                 ? RAI_EMBED_ACTION_SKIP : rai_embed_action(f);
         ap_set_module_config(r->request_config, &rai_embed_module, f);
-        if (action != RAI_EMBED_SKIP) {
+        if (action != RAI_EMBED_ACTION_SKIP) {
+            /* a slice of a per-user rewrite cannot be resumed: the
+             * byterange filter after us must see no Range */
+            apr_table_unset(r->headers_in, "Range");
+            apr_table_unset(r->headers_in, "If-Range");
             ap_add_output_filter_handle(rai_embed_headers_handle, NULL, r,
                                         r->connection);
         }
-        if (action != RAI_EMBED_SCAN) {
+        if (action != RAI_EMBED_ACTION_SCAN) {
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }

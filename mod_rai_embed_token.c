@@ -31,6 +31,8 @@ void rai_embed_endpoint(const rai_embed_server_conf *sconf,
     endpoint->access_key = sconf->access_key;
     endpoint->ca_file = sconf->ca_file;
     endpoint->proxy = sconf->proxy;
+    endpoint->proxy_user = sconf->proxy_user;
+    endpoint->proxy_password = sconf->proxy_password;
     endpoint->connect_timeout = sconf->connect_timeout;
     endpoint->total_timeout = sconf->total_timeout;
 }

@@ -56,17 +56,32 @@ char *rai_headers_private(apr_pool_t *pool, const char *cache_control)
     return out;
 }
 
+/* Whether name ends in suffix, ASCII case-insensitively. */
+static int rai_headers_ends_with(const char *name, const char *suffix)
+{
+    apr_size_t n = strlen(name), k = strlen(suffix);
+
+    return n >= k && !strcasecmp(name + n - k, suffix);
+}
+
 int rai_headers_dropped(const char *name)
 {
     static const char *const dropped[] = {
         "Content-Length", "ETag", "Last-Modified",
-        /* CDNs obey these over Cache-Control */
-        "CDN-Cache-Control", "Surrogate-Control",
+        /* CDNs and reverse proxies obey these over Cache-Control */
+        "Edge-Control", "Akamai-Cache-Control", "X-Accel-Expires",
+        "X-LiteSpeed-Cache-Control",
         /* digests of the body before the rewrite */
         "Content-MD5", "Digest", "Content-Digest", "Repr-Digest"
     };
     apr_size_t i;
 
+    /* CDN-Cache-Control and every vendor's *-CDN-Cache-Control (RFC 9213);
+     * Surrogate-Control and its vendor forms */
+    if (rai_headers_ends_with(name, "CDN-Cache-Control")
+        || rai_headers_ends_with(name, "Surrogate-Control")) {
+        return 1;
+    }
     for (i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
         if (!strcasecmp(name, dropped[i])) {
             return 1;

@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 
 #include "apr_base64.h"
 #include "apr_date.h"
@@ -106,7 +107,8 @@ char *rai_token_request_body(apr_pool_t *p, const char *access_id,
 {
     json_object *body = json_object_new_object();
     json_object *ids = json_object_new_object();
-    char *text;
+    json_object *key = json_object_new_string(access_key);
+    char *json, *text;
     int i;
 
     for (i = 0; i < identity->nelts; i++) {
@@ -116,12 +118,17 @@ char *rai_token_request_body(apr_pool_t *p, const char *access_id,
                                json_object_new_string(item->value));
     }
     json_object_object_add(body, "accessId", json_object_new_string(access_id));
-    json_object_object_add(body, "accessKey",
-                           json_object_new_string(access_key));
+    json_object_object_add(body, "accessKey", json_object_get(key));
     json_object_object_add(body, "userIdentifiers", ids);
-    text = apr_pstrdup(p, json_object_to_json_string_ext(body,
-                           JSON_C_TO_STRING_PLAIN
-                           | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json = (char *)json_object_to_json_string_ext(body,
+                                                  JSON_C_TO_STRING_PLAIN
+                                                  | JSON_C_TO_STRING_NOSLASHESCAPE);
+    text = apr_pstrdup(p, json);
+    /* json-c frees its copies of the key without clearing them */
+    OPENSSL_cleanse(json, strlen(json));
+    OPENSSL_cleanse((char *)json_object_get_string(key),
+                    (size_t)json_object_get_string_len(key));
+    json_object_put(key);
     json_object_put(body);
     return text;
 }
@@ -491,9 +498,21 @@ rai_token_status_e rai_token_fetch(rai_token_client_t *client, apr_pool_t *p,
     if (endpoint->ca_file) {
         curl_easy_setopt(curl, CURLOPT_CAINFO, endpoint->ca_file);
     }
-    /* An empty proxy also keeps curl from reading http_proxy & co. */
-    curl_easy_setopt(curl, CURLOPT_PROXY,
-                     endpoint->proxy ? endpoint->proxy : "");
+    /* An empty proxy also keeps curl from reading http_proxy & co.  A
+     * plain-http (loopback) URL never goes through one: the key would
+     * cross the proxy in clear.  Its credentials are apart from its URL,
+     * so that no curl message can carry them. */
+    if (endpoint->proxy && !strncasecmp(endpoint->url, "https:", 6)) {
+        curl_easy_setopt(curl, CURLOPT_PROXY, endpoint->proxy);
+        curl_easy_setopt(curl, CURLOPT_PROXYUSERNAME,
+                         endpoint->proxy_user ? endpoint->proxy_user : "");
+        curl_easy_setopt(curl, CURLOPT_PROXYPASSWORD,
+                         endpoint->proxy_password
+                         ? endpoint->proxy_password : "");
+    }
+    else {
+        curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    }
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)apr_time_as_msec(endpoint->connect_timeout));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
@@ -517,7 +536,11 @@ rai_token_status_e rai_token_fetch(rai_token_client_t *client, apr_pool_t *p,
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(curl, CURLOPT_PROXYUSERNAME, NULL);
+    curl_easy_setopt(curl, CURLOPT_PROXYPASSWORD, NULL);
     curl_slist_free_all(headers);
+    /* the body held the access key */
+    OPENSSL_cleanse((char *)body, strlen(body));
 
     if (rc != CURLE_OK) {
         const char *what = curl_error[0] ? curl_error : curl_easy_strerror(rc);

@@ -26,7 +26,10 @@ typedef struct {
     const char *access_id;
     const char *access_key;         /* the secret: never logged */
     const char *ca_file;            /* NULL: the system trust store */
-    const char *proxy;              /* NULL: no proxy, whatever the env */
+    const char *proxy;              /* NULL: no proxy, whatever the env;
+                                       never with user information */
+    const char *proxy_user;         /* NULL or the proxy's user name */
+    const char *proxy_password;     /* NULL or its password: never logged */
     apr_interval_time_t connect_timeout;
     apr_interval_time_t total_timeout;
 } rai_token_endpoint_t;

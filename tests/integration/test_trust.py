@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from rai_harness import embed_tokens, rai_conf, token_payload
+from rai_harness import ACCESS_KEY, embed_tokens, rai_conf, token_payload
 
 WIDGET_PAGE = '<html><body><rai-store-widget community-id="c1"></rai-store-widget></body></html>\n'
 ERROR_PAGE = ('<html><body><h1>Please sign in</h1>'
@@ -145,3 +145,206 @@ def test_refresh_endpoint_refuses_failed_login(httpd, standin):
     assert standin.stats()["token_requests"] == 0
     good = httpd.get("token", auth=("alice", "alice-pw"))
     assert good.status_code == 200 and "embedToken" in good.json()
+
+
+# ------------------------------------------------- 3. the key out of the application's reach
+
+PHP_ENV_PAGE = """<?php
+echo "getenv=[" . getenv("RAI_TEST_KEY") . "]\\n";
+echo "env=[" . (isset($_ENV["RAI_TEST_KEY"]) ? $_ENV["RAI_TEST_KEY"] : "") . "]\\n";
+echo "server=[" . (isset($_SERVER["RAI_TEST_KEY"]) ? $_SERVER["RAI_TEST_KEY"] : "") . "]\\n";
+phpinfo();
+?>
+<rai-store-widget community-id="c1"></rai-store-widget>
+"""
+
+
+def test_php_cannot_read_the_key_from_the_environment(httpd_factory, standin):
+    """RaiEmbedAccessKey ${RAI_TEST_KEY}, the documented systemd way: PHP's getenv(),
+    $_ENV, $_SERVER and phpinfo() do not show the key (the harness also fails the test if
+    the key shows anywhere in a response), while pages still get tokens, also after a
+    graceful restart (the parent keeps the variable to read the configuration again)."""
+    httpd = httpd_factory(mpm="prefork", php=True,
+                          env={"RAI_TEST_KEY": ACCESS_KEY, "RAI_OTHER": "kept"})
+    httpd.write("env.php", PHP_ENV_PAGE)
+    httpd.write("other.php", '<?php echo "other=[" . getenv("RAI_OTHER") . "]"; ?>')
+    httpd.configure(rai_conf(standin, Cache="none", AccessKey="${RAI_TEST_KEY}",
+                             Identifier="data-customer-id expr=alice")).start()
+
+    for _ in range(2):
+        response = httpd.get("env.php")
+        assert response.status_code == 200
+        assert "getenv=[]" in response.text
+        assert "env=[]" in response.text
+        assert "server=[]" in response.text
+        assert "RAI_TEST_KEY" not in response.text          # not even its name
+        assert token_payload(response.text)["sub"] == "alice"
+        # other variables are left alone
+        assert "other=[kept]" in httpd.get("other.php").text
+        httpd.graceful()
+
+
+def test_cgi_cannot_read_the_key(httpd, standin):
+    httpd.write("cgi-bin/env.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\n"
+                "env\ncat /proc/$PPID/environ 2>/dev/null | tr '\\0' '\\n'\n", mode=0o755)
+    httpd.env["RAI_TEST_KEY"] = ACCESS_KEY
+    httpd.configure(rai_conf(standin, AccessKey="${RAI_TEST_KEY}")).start()
+    response = httpd.get("cgi-bin/env.cgi")
+    assert response.status_code == 200
+    assert "RAI_TEST_KEY" not in response.text
+
+
+# ------------------------------------------------------------- 4. CDN cache headers
+
+CDN_HEADERS = {
+    "Cloudflare-CDN-Cache-Control": "max-age=600",
+    "Vercel-CDN-Cache-Control": "max-age=600",
+    "CDN-Cache-Control": "max-age=600",
+    "Akamai-Cache-Control": "max-age=600",
+    "Edge-Control": "cache-maxage=600",
+    "X-Accel-Expires": "600",
+    "Surrogate-Control": "max-age=600",
+    "Fastly-Surrogate-Control": "max-age=600",
+    "X-LiteSpeed-Cache-Control": "public,max-age=600",
+}
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_cdn_cache_headers_removed(httpd, standin, method):
+    httpd.write("page.html", WIDGET_PAGE)
+    httpd.write("plain.txt", "no widget here\n")
+    headers = "\n".join('Header always set %s "%s"' % item for item in CDN_HEADERS.items())
+    httpd.configure(rai_conf(standin, Identifier="data-customer-id expr=alice")
+                    + headers + '\nHeader set Cache-Control "public, s-maxage=600"\n').start()
+
+    response = httpd.request(method, "page.html")
+    assert response.status_code == 200
+    for name in CDN_HEADERS:
+        assert name not in response.headers, name
+    assert response.headers["Cache-Control"].startswith("private")
+    assert "public" not in response.headers["Cache-Control"]
+    # a response the filter does not touch keeps them
+    untouched = httpd.request(method, "plain.txt")
+    for name in CDN_HEADERS:
+        assert name in untouched.headers, name
+
+
+# ------------------------------------------------------------------- 5. Range requests
+
+def test_range_gets_the_whole_rewritten_page(httpd, standin):
+    page = WIDGET_PAGE + "<p>" + "x" * 4000 + "</p>\n"
+    httpd.write("page.html", page)
+    httpd.write("plain.txt", "0123456789" * 100)
+    httpd.configure(rai_conf(standin, Identifier="data-customer-id expr=alice")).start()
+
+    first = httpd.get("page.html")      # warms the token cache
+    assert first.headers["Accept-Ranges"] == "none"
+    for headers in ({"Range": "bytes=0-40"}, {"Range": "bytes=-10"},
+                    {"Range": "bytes=0-40", "If-Range": first.headers.get("Date", "x")}):
+        response = httpd.get("page.html", headers=headers)
+        assert response.status_code == 200, headers
+        assert "Content-Range" not in response.headers
+        assert response.headers["Accept-Ranges"] == "none"
+        assert token_payload(response.text)["sub"] == "alice"
+        assert response.text.endswith("x" * 4000 + "</p>\n")
+    # files the module leaves alone still serve ranges
+    sliced = httpd.get("plain.txt", headers={"Range": "bytes=0-9"})
+    assert sliced.status_code == 206 and sliced.text == "0123456789"
+
+
+def test_backend_206_passes_untouched(httpd, standin):
+    body = '<rai-store-widget community-id="c1"></rai-store-widget>'
+    httpd.write("cgi-bin/part.cgi",
+                "#!/bin/sh\nprintf 'Status: 206 Partial Content\\r\\nContent-Type: text/html\\r\\n"
+                "Content-Range: bytes 100-%d/5000\\r\\n\\r\\n'\nprintf '%%s' '%s'\n"
+                % (100 + len(body) - 1, body), mode=0o755)
+    httpd.configure(rai_conf(standin, Identifier="data-customer-id expr=alice")).start()
+
+    response = httpd.get("cgi-bin/part.cgi")
+    assert response.status_code == 206
+    assert response.headers["Content-Range"] == "bytes 100-%d/5000" % (100 + len(body) - 1)
+    assert response.text == body
+    assert standin.stats()["token_requests"] == 0
+
+
+# --------------------------------------------------------------------- 7. proxy leaks
+
+class Listener:
+    """A loopback TCP listener that counts the connections it accepts (a proxy that
+    must never be used)."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_loopback_http_token_url_never_proxied(httpd, standin, request):
+    proxy = Listener()
+    request.addfinalizer(proxy.close)
+    httpd.write("page.html", WIDGET_PAGE)
+    httpd.configure(rai_conf(standin, Cache="none", Identifier="data-customer-id expr=alice",
+                             Proxy="http://127.0.0.1:%d" % proxy.port)).start()
+
+    assert token_payload(httpd.get("page.html").text)["sub"] == "alice"
+    assert proxy.accepted == 0
+
+
+@pytest.mark.parametrize("proxy", ["htp://user:SECRET-PW@127.0.0.1:3128",
+                                   "ftp://user:SECRET-PW@127.0.0.1:21",
+                                   "user:SECRET-PW@127.0.0.1:3128"])
+def test_bad_proxy_refused_without_its_password(httpd, standin, proxy):
+    httpd.secrets.append("SECRET-PW")
+    httpd.configure(rai_conf(standin, Proxy='"%s"' % proxy))
+    rc, output = httpd.configtest()
+    assert rc != 0
+    assert "RaiEmbedProxy" in output
+    assert "SECRET-PW" not in output
+
+
+def test_proxy_password_never_logged(httpd, standin, request):
+    """An https token URL through a proxy that refuses: curl's error goes to the log,
+    the proxy password never does, at debug level either."""
+    from rai_harness import refusing_port
+    httpd.secrets.append("PROXY-S3CRET")
+    httpd.write("page.html", WIDGET_PAGE)
+    httpd.configure(rai_conf(standin, tls=True, Cache="none",
+                             Identifier="data-customer-id expr=alice",
+                             Proxy='"http://bob:PROXY-S3CRET@127.0.0.1:%d"'
+                             % refusing_port(request))).start()
+
+    response = httpd.get("page.html")
+    assert response.status_code == 200
+    assert "embed-token" not in response.text
+    assert "RAI0011" in httpd.error_log()
+
+
+# ------------------------------------------------------------------- 8. the key file
+
+def test_key_file_trailing_spaces_trimmed(httpd, standin):
+    path = httpd.write("conf/rai.key", ACCESS_KEY + " \t  \r\n", mode=0o600)
+    httpd.write("page.html", WIDGET_PAGE)
+    httpd.configure(rai_conf(standin, Cache="none", AccessKey=None,
+                             AccessKeyFile='"%s"' % path,
+                             Identifier="data-customer-id expr=alice")).start()
+
+    assert token_payload(httpd.get("page.html").text)["sub"] == "alice"
+    assert standin.requests()[0]["body"]["accessKey"] == ACCESS_KEY
