@@ -67,6 +67,21 @@ unit: tests/unit/test_scan.bin tests/unit/test_token.bin
 	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_scan.bin
 	ASAN_OPTIONS=detect_leaks=1 ./tests/unit/test_token.bin
 
+# The pure parts of the cache seal and the tag reader (rai_seal.c, rai_tag.c).
+PURE_UNIT = tests/unit/test_seal.bin tests/unit/test_tag.bin
+
+tests/unit/test_seal.bin: tests/unit/test_seal.c rai_seal.c rai_seal.h rai_token.c rai_token.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_seal.c rai_seal.c rai_token.c $(UNIT_LIBS)
+
+tests/unit/test_tag.bin: tests/unit/test_tag.c rai_tag.c rai_tag.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_tag.c rai_tag.c $(UNIT_LIBS)
+
+.PHONY: unit-pure
+unit-pure: $(PURE_UNIT)
+	for t in $(PURE_UNIT); do ASAN_OPTIONS=detect_leaks=1 ./$$t || exit 1; done
+
+unit: unit-pure
+
 integration: $(MODULE)
 	$(PYTHON) -m pytest -q tests/integration
 
