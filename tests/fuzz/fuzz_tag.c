@@ -31,7 +31,7 @@ static const char *const fuzz_host_patterns[] = {
 static const rai_hosts_t fuzz_hosts = { fuzz_host_patterns, 3 };
 static const char *const fuzz_scripts[] = { "*/widget-loader.js", "/a*b*c" };
 
-#define FUZZ_BYTES_MAX 4096
+#define FUZZ_BYTES_MAX 1024
 
 typedef struct {
     size_t end;
