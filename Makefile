@@ -80,6 +80,21 @@ UNIT_TESTS = test_scan test_token test_backoff test_flight test_identity
 unit: $(UNIT_TESTS:%=tests/unit/%.bin)
 	for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 ./tests/unit/$$t.bin || exit 1; done
 
+# The pure parts of the cache seal and the tag reader (rai_seal.c, rai_tag.c).
+PURE_UNIT = tests/unit/test_seal.bin tests/unit/test_tag.bin
+
+tests/unit/test_seal.bin: tests/unit/test_seal.c rai_seal.c rai_seal.h rai_token.c rai_token.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_seal.c rai_seal.c rai_token.c $(UNIT_LIBS)
+
+tests/unit/test_tag.bin: tests/unit/test_tag.c rai_tag.c rai_tag.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_tag.c rai_tag.c $(UNIT_LIBS)
+
+.PHONY: unit-pure
+unit-pure: $(PURE_UNIT)
+	for t in $(PURE_UNIT); do ASAN_OPTIONS=detect_leaks=1 ./$$t || exit 1; done
+
+unit: unit-pure
+
 integration: $(MODULE)
 	$(PYTHON) -m pytest -q tests/integration
 
@@ -109,6 +124,47 @@ fuzz: tests/fuzz/fuzz_scan.c tests/unit/scan_model.c rai_scan.c
 	mkdir -p tests/fuzz/work
 	./tests/fuzz/fuzz_scan.bin -dict=tests/fuzz/html.dict -max_total_time=$(FUZZ_SECONDS) \
 	    tests/fuzz/work tests/fuzz/corpus
+
+# libFuzzer targets of the pure parts: fuzz_<name>.bin, seed corpus in
+# tests/fuzz/corpus-<name>/ (kept as it is; new inputs go to work-<name>/).
+# fuzz-replay runs each over its seeds once (a few seconds, for make test);
+# fuzz runs each for FUZZ_SECONDS too.
+PURE_FUZZ_NAMES  = seal tag token_response
+PURE_FUZZ        = $(PURE_FUZZ_NAMES:%=tests/fuzz/fuzz_%.bin)
+PURE_FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+                   -fno-sanitize-recover=undefined -Wall -Wextra -Werror \
+                   -I. $(JSON_CFLAGS) $(shell pkg-config --cflags apr-1 2>/dev/null)
+PURE_FUZZ_LIBS   = $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null) $(LIBS)
+
+tests/fuzz/fuzz_seal.bin: tests/fuzz/fuzz_seal.c rai_seal.c rai_seal.h rai_token.c rai_token.h
+	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_seal.c rai_seal.c rai_token.c $(PURE_FUZZ_LIBS)
+
+tests/fuzz/fuzz_tag.bin: tests/fuzz/fuzz_tag.c rai_tag.c rai_tag.h
+	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_tag.c rai_tag.c
+
+tests/fuzz/fuzz_token_response.bin: tests/fuzz/fuzz_token_response.c rai_token.c rai_token.h rai_seal.c rai_seal.h
+	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_token_response.c rai_token.c rai_seal.c $(PURE_FUZZ_LIBS)
+
+.PHONY: fuzz-deps fuzz-replay fuzz-pure
+fuzz-deps:
+	sh scripts/install-deps.sh fuzz
+
+fuzz-replay: fuzz-deps
+	$(MAKE) $(PURE_FUZZ)
+	for f in $(PURE_FUZZ_NAMES); do \
+	    ./tests/fuzz/fuzz_$$f.bin -runs=0 tests/fuzz/corpus-$$f || exit 1; \
+	done
+
+fuzz-pure: fuzz-deps
+	$(MAKE) $(PURE_FUZZ)
+	for f in $(PURE_FUZZ_NAMES); do \
+	    mkdir -p tests/fuzz/work-$$f; \
+	    dict=; [ -f tests/fuzz/$$f.dict ] && dict=-dict=tests/fuzz/$$f.dict; \
+	    ./tests/fuzz/fuzz_$$f.bin $$dict -max_total_time=$(FUZZ_SECONDS) \
+	        tests/fuzz/work-$$f tests/fuzz/corpus-$$f || exit 1; \
+	done
+
+fuzz: fuzz-pure
 
 # --- benchmarks -----------------------------------------------------------
 
