@@ -96,7 +96,8 @@ static int rai_embed_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (rai_embed_cache_post_config(sconf->cache, pconf, ptemp, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (rai_embed_backoff_post_config(pconf, ptemp, s) != APR_SUCCESS) {
+    if (rai_embed_backoff_post_config(pconf, ptemp, s) != APR_SUCCESS
+        || rai_embed_cache_seal_keys(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     rai_token_global_init(pconf);

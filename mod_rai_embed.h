@@ -25,6 +25,7 @@
 #include "apr_global_mutex.h"
 #include "rai_flight.h"
 #include "rai_backoff.h"
+#include "rai_seal.h"
 
 /* every glue file logs under the module (LogLevel rai_embed:...) */
 APLOG_USE_MODULE(rai_embed);
@@ -70,6 +71,7 @@ typedef struct {
     int token_reuse_set;
     int embed_on;                   /* RaiEmbed On appears in this scope */
     int backoff_slot;               /* its back-off state, -1: none */
+    rai_seal_key_t *seal_key;       /* seals its cache entries */
     rai_embed_cache_t *cache;             /* the main server's, shared by all */
 } rai_embed_server_conf;
 
@@ -103,7 +105,7 @@ extern rai_flight_table_t *rai_embed_flights;
 /* One warning per interval and kind, per process; the rest go to debug. */
 enum {
     RAI_WARN_TOKEN, RAI_WARN_IDENTITY, RAI_WARN_CONFIG, RAI_WARN_CACHE,
-    RAI_WARN_BACKOFF, RAI_WARN_KINDS
+    RAI_WARN_BACKOFF, RAI_WARN_SEAL, RAI_WARN_KINDS
 };
 int rai_embed_warn_level(int kind);
 
@@ -204,15 +206,21 @@ int rai_embed_cache_enabled(const rai_embed_cache_t *cache);
 const char *rai_embed_cache_key(apr_pool_t *p, const rai_token_endpoint_t *endpoint,
                           const apr_array_header_t *identity);
 
-/* APR_SUCCESS and *token, APR_NOTFOUND, or the cache's error. */
+/* APR_SUCCESS and *token, APR_NOTFOUND, APR_EINVAL for an entry that
+ * does not open (forged, swapped, truncated, or sealed with another key),
+ * or the cache's error. */
 apr_status_t rai_embed_cache_get(rai_embed_cache_t *cache, server_rec *s,
-                           const char *key, apr_pool_t *p,
-                           rai_token_t *token);
+                                 const rai_seal_key_t *seal, const char *key,
+                                 apr_pool_t *p, rai_token_t *token);
 
-/* Keeps token under key until the time until. */
+/* Seals token and keeps it under key until the time until. */
 apr_status_t rai_embed_cache_put(rai_embed_cache_t *cache, server_rec *s,
-                           const char *key, const rai_token_t *token,
-                           apr_time_t until, apr_pool_t *p);
+                                 const rai_seal_key_t *seal, const char *key,
+                                 const rai_token_t *token, apr_time_t until,
+                                 apr_pool_t *p);
+
+/* post_config: every server's sealing key, wiped with pconf. */
+apr_status_t rai_embed_cache_seal_keys(apr_pool_t *pconf, server_rec *s);
 
 /* --- mod_rai_embed_identity.c: who a request is for --------------------- */
 

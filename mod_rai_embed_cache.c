@@ -16,12 +16,7 @@
 #include "http_log.h"
 #include "util_mutex.h"
 
-/* Web farm clocks differ a little: a token issued this much "in the
- * future" by another server is still believed. */
-#define RAI_EMBED_CACHE_CLOCK_SKEW apr_time_from_sec(60)
 
-/* The largest value we store: two times and a token. */
-#define RAI_EMBED_CACHE_VALUE_MAX (RAI_TOKEN_MAX + 64)
 
 const char *rai_embed_cache_configure(cmd_parms *cmd, rai_embed_cache_t *cache,
                                 const char *arg)
@@ -192,30 +187,12 @@ static void rai_embed_cache_unlock(rai_embed_cache_t *cache)
     }
 }
 
-/* A time as stored: decimal digits only. */
-static int rai_embed_cache_time(const char *text, apr_time_t *out)
-{
-    const char *p;
-
-    if (!*text || strlen(text) > 18) {
-        return 0;
-    }
-    for (p = text; *p; p++) {
-        if (*p < '0' || *p > '9') {
-            return 0;
-        }
-    }
-    *out = apr_atoi64(text);
-    return 1;
-}
-
 apr_status_t rai_embed_cache_get(rai_embed_cache_t *cache, server_rec *s,
-                           const char *key, apr_pool_t *p,
-                           rai_token_t *token)
+                                 const rai_seal_key_t *seal, const char *key,
+                                 apr_pool_t *p, rai_token_t *token)
 {
-    unsigned char *value = apr_palloc(p, RAI_EMBED_CACHE_VALUE_MAX + 1);
-    unsigned int len = RAI_EMBED_CACHE_VALUE_MAX;
-    char *issued, *expires, *rest;
+    unsigned char *value = apr_palloc(p, RAI_SEAL_MAX);
+    unsigned int len = RAI_SEAL_MAX;
     apr_status_t rv;
 
     if ((rv = rai_embed_cache_lock(cache)) != APR_SUCCESS) {
@@ -228,44 +205,69 @@ apr_status_t rai_embed_cache_get(rai_embed_cache_t *cache, server_rec *s,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-
-    /* "ISSUED EXPIRES TOKEN", times in microseconds.  A shared cache may
-     * hold anything: what does not parse, or has times that make no sense,
-     * is taken as a miss. */
-    value[len] = '\0';
-    issued = apr_strtok((char *)value, " ", &rest);
-    expires = apr_strtok(NULL, " ", &rest);
-    if (!issued || !expires || !rest
-        || !rai_embed_cache_time(issued, &token->issued)
-        || !rai_embed_cache_time(expires, &token->expires)
-        || token->issued > apr_time_now() + RAI_EMBED_CACHE_CLOCK_SKEW
-        || token->expires <= token->issued
-        || token->expires - token->issued > apr_time_from_sec(86400)
-        || !rai_token_shape_ok(rest, strlen(rest))) {
-        return APR_NOTFOUND;
+    /* a shared cache may hold anything: only an entry sealed for this key
+     * with this endpoint's key is a token */
+    if (rai_seal_open_token(p, seal, key, value, len, apr_time_now(), token)
+        != APR_SUCCESS) {
+        return APR_EINVAL;
     }
-    token->token = rest;
-    token->token_len = strlen(rest);
     return APR_SUCCESS;
 }
 
 apr_status_t rai_embed_cache_put(rai_embed_cache_t *cache, server_rec *s,
-                           const char *key, const rai_token_t *token,
-                           apr_time_t until, apr_pool_t *p)
+                                 const rai_seal_key_t *seal, const char *key,
+                                 const rai_token_t *token, apr_time_t until,
+                                 apr_pool_t *p)
 {
-    const char *value = apr_psprintf(p, "%" APR_TIME_T_FMT " %" APR_TIME_T_FMT
-                                     " %s", token->issued, token->expires,
-                                     token->token);
+    unsigned char *value;
+    apr_size_t len;
     apr_status_t rv;
 
+    rv = rai_seal_token(p, seal, key, token, &value, &len);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     if ((rv = rai_embed_cache_lock(cache)) != APR_SUCCESS) {
         return rv;
     }
     rv = cache->provider->store(cache->instance, s,
                                 (const unsigned char *)key,
-                                RAI_EMBED_CACHE_KEY_LEN, until,
-                                (unsigned char *)value,
-                                (unsigned int)strlen(value), p);
+                                RAI_EMBED_CACHE_KEY_LEN, until, value,
+                                (unsigned int)len, p);
     rai_embed_cache_unlock(cache);
     return rv;
+}
+
+static apr_status_t rai_embed_cache_wipe_key(void *data)
+{
+    rai_seal_key_wipe(data);
+    return APR_SUCCESS;
+}
+
+apr_status_t rai_embed_cache_seal_keys(apr_pool_t *pconf, server_rec *s)
+{
+    for (; s; s = s->next) {
+        rai_embed_server_conf *sconf =
+            ap_get_module_config(s->module_config, &rai_embed_module);
+        rai_token_endpoint_t endpoint;
+        apr_status_t rv;
+
+        sconf->seal_key = NULL;
+        if (!sconf->access_id || !sconf->access_key) {
+            continue;
+        }
+        rai_embed_endpoint(sconf, &endpoint);
+        sconf->seal_key = apr_palloc(pconf, sizeof(rai_seal_key_t));
+        rv = rai_seal_key_derive(sconf->seal_key, endpoint.access_key,
+                                 endpoint.url);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "RAI0037: cannot "
+                         "derive the key that seals token cache entries");
+            return rv;
+        }
+        apr_pool_cleanup_register(pconf, sconf->seal_key,
+                                  rai_embed_cache_wipe_key,
+                                  apr_pool_cleanup_null);
+    }
+    return APR_SUCCESS;
 }

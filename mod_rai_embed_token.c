@@ -80,12 +80,19 @@ static int rai_embed_cache_lookup(request_rec *r, rai_embed_server_conf *sconf,
     if (!rai_embed_cache_enabled(sconf->cache)) {
         return 0;
     }
-    rv = rai_embed_cache_get(sconf->cache, r->server, key, r->pool, token);
+    rv = rai_embed_cache_get(sconf->cache, r->server, sconf->seal_key, key,
+                             r->pool, token);
     if (rv == APR_SUCCESS) {
         return apr_time_now()
                <= rai_embed_reuse_until(token, sconf->token_reuse);
     }
-    if (rv != APR_NOTFOUND) {
+    if (rv == APR_EINVAL) {
+        rai_embed_log_limited(RAI_WARN_SEAL, 0, r, "RAI0036: a token cache "
+                              "entry for this identity does not open (forged, "
+                              "moved from another key, truncated, or sealed "
+                              "with another access key): taken as a miss");
+    }
+    else if (rv != APR_NOTFOUND) {
         rai_embed_log_limited(RAI_WARN_CACHE, rv, r, "RAI0020: the %s token "
                               "cache failed; fetching a token without it",
                               sconf->cache->name);
@@ -102,8 +109,8 @@ static void rai_embed_cache_store(request_rec *r, rai_embed_server_conf *sconf,
     if (!rai_embed_cache_enabled(sconf->cache) || until <= apr_time_now()) {
         return;
     }
-    rv = rai_embed_cache_put(sconf->cache, r->server, key, token, until,
-                             r->pool);
+    rv = rai_embed_cache_put(sconf->cache, r->server, sconf->seal_key, key,
+                             token, until, r->pool);
     if (rv != APR_SUCCESS) {
         rai_embed_log_limited(RAI_WARN_CACHE, rv, r, "RAI0026: cannot store "
                               "the token in the %s token cache",

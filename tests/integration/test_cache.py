@@ -16,6 +16,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 
 import pytest
 
@@ -478,7 +479,129 @@ def test_redis_cache(httpd_factory, standin, redis):
     assert re.fullmatch(r"[0-9a-f]{64}", binascii.unhexlify(match.group(1)).decode())
     ttl = int(redis_cli(redis, "TTL", key))
     assert 90 <= ttl <= 100, ttl
-    assert first in redis_cli(redis, "GET", key)
+    # sealed: whoever reads redis learns no token
+    entry = Store(redis).get(key)
+    assert entry and entry[0] == 1                  # the seal's version
+    assert first.encode() not in entry
+    for part in first.split("."):
+        assert part.encode() not in entry
+
+
+class Store:
+    """Binary-safe access to the entries of a redis or memcached server, as an attacker
+    who can reach it has."""
+
+    def __init__(self, server):
+        self.server = server
+        self.kind = server.name
+
+    def _talk(self, payload, until):
+        with socket.create_connection(("127.0.0.1", self.server.port), 5) as conn:
+            conn.sendall(payload)
+            data = b""
+            while not until(data):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            return data
+
+    def keys(self):
+        if self.kind == "redis":
+            return sorted(redis_cli(self.server, "--scan").split())
+        dump = self._talk(b"lru_crawler metadump all\r\n", lambda d: d.endswith(b"END\r\n"))
+        # metadump writes keys URL-encoded
+        return sorted(urllib.parse.unquote(k) for k in re.findall(r"key=(\S+)", dump.decode()))
+
+    def get(self, key):
+        if self.kind == "redis":
+            cmd = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
+            data = self._talk(cmd, lambda d: d.startswith(b"$-1") or (
+                b"\r\n" in d and len(d) >= d.index(b"\r\n") + 4
+                + int(d[1:d.index(b"\r\n")])))
+            if data.startswith(b"$-1"):
+                return None
+            head = data.index(b"\r\n")
+            return data[head + 2:head + 2 + int(data[1:head])]
+        data = self._talk(b"get %s\r\n" % key.encode(), lambda d: d.endswith(b"END\r\n"))
+        if not data.startswith(b"VALUE"):
+            return None
+        head = data.index(b"\r\n")
+        return data[head + 2:head + 2 + int(data[:head].split()[3])]
+
+    def set(self, key, value, ttl=300):
+        if self.kind == "redis":
+            cmd = b"*5\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$2\r\nEX\r\n$3\r\n%d\r\n" % (
+                len(key), key.encode(), len(value), value, ttl)
+            assert self._talk(cmd, lambda d: d.endswith(b"\r\n")).startswith(b"+OK")
+        else:
+            cmd = b"set %s 0 %d %d\r\n%s\r\n" % (key.encode(), ttl, len(value), value)
+            assert self._talk(cmd, lambda d: d.endswith(b"\r\n")) == b"STORED\r\n"
+
+
+def cache_server(request, kind):
+    return request.getfixturevalue(kind)
+
+
+def sealed_site(httpd, standin, server, users):
+    return widget_site(httpd, standin, users, Cache="%s:127.0.0.1:%d" % (
+        "redis" if server.name == "redis" else "memcache", server.port))
+
+
+@pytest.mark.parametrize("kind", ["redis", "memcached"])
+def test_swapped_entries_are_misses(request, httpd_factory, standin, kind):
+    """Whoever can write the shared cache moves bob's entry under alice's key (and the
+    other way): alice's page still carries only alice's token, fetched anew."""
+    server = cache_server(request, kind)
+    httpd = httpd_factory(modules=["socache_redis" if kind == "redis" else "socache_memcache"])
+    httpd.configure(sealed_site(httpd, standin, server, ["alice", "bob"])).start()
+    store = Store(server)
+
+    first = {user: token_of(page(httpd, user)[0]) for user in ("alice", "bob")}
+    keys = store.keys()
+    assert len(keys) == 2, keys
+    values = [store.get(k) for k in keys]
+    store.set(keys[0], values[1])
+    store.set(keys[1], values[0])
+
+    for user in ("alice", "bob"):
+        token = token_of(page(httpd, user)[0])
+        assert jwt_payload(token)["sub"] == user
+        assert token != first[user]                 # fetched anew, not the moved one
+    assert standin.stats()["token_requests"] == 4
+    assert httpd.notes() == ["fetched"] * 4
+    assert log_lines(httpd, "RAI0036", "warn")
+
+
+@pytest.mark.parametrize("kind", ["redis", "memcached"])
+def test_forged_entries_are_misses(request, httpd_factory, standin, kind):
+    """Plain-text entries in the old format, a truncated seal, a seal with one bit
+    flipped: each is a miss, and the page gets the user's own token."""
+    server = cache_server(request, kind)
+    httpd = httpd_factory(modules=["socache_redis" if kind == "redis" else "socache_memcache"])
+    httpd.configure(sealed_site(httpd, standin, server, ["alice", "mallory"])).start()
+    store = Store(server)
+
+    mallory = token_of(page(httpd, "mallory")[0])
+    mallory_key = store.keys()[0]
+    token_of(page(httpd, "alice")[0])
+    alice_key = [k for k in store.keys() if k != mallory_key][0]
+    sealed = store.get(alice_key)
+    now = int(time.time() * 1e6)
+    forgeries = [
+        b"%d %d %s" % (now, now + 900 * 10**6, mallory.encode()),
+        sealed[:-1],
+        sealed[:20],
+        sealed[:30] + bytes([sealed[30] ^ 1]) + sealed[31:],
+        store.get(mallory_key),
+        b"",
+    ]
+    for forged in forgeries:
+        store.set(alice_key, forged)
+        token = token_of(page(httpd, "alice")[0])
+        assert jwt_payload(token)["sub"] == "alice", forged[:40]
+    assert standin.stats()["token_requests"] == 2 + len(forgeries)
+    assert log_lines(httpd, "RAI0036")
 
 
 def test_cache_none(httpd_factory, standin):
