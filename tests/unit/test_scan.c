@@ -1064,20 +1064,16 @@ START_TEST(test_big_constructs)
 }
 END_TEST
 
-/* Whether the tests expect the "script data escaped" states (see
- * scan_model.h); rai_scan.c leaves them out on purpose, a documented
- * simplification, so they are checked only with RAI_TEST_SCRIPT_ESCAPES=1. */
-static int model_script_escapes;
-
-static void model_found(void *ctx, size_t at)
+static void model_found(void *ctx, size_t at, int script)
 {
+    (void)script;
     offsets_add(ctx, at);
 }
 
 static void model_scan(const rai_scan_elements_t *elements,
                        const char *page, size_t len, offsets_t *found)
 {
-    rai_model_scan(elements, model_script_escapes, page, len, model_found, found);
+    rai_model_scan(elements, 0, page, len, model_found, found);
 }
 
 /* The model itself must agree with the hand-written pages. */
@@ -1211,14 +1207,12 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, test_rewrite_helper);
     suite_add_tcase(s, tc);
 
-    if (model_script_escapes) {
-        tc = tcase_create("script_double_escape");
-        tcase_set_timeout(tc, 60);
-        tcase_add_loop_test(tc, test_script_double_escape, 0,
-                            (int)(sizeof(double_escape_pages)
-                                  / sizeof(double_escape_pages[0])));
-        suite_add_tcase(s, tc);
-    }
+    tc = tcase_create("script_double_escape");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_script_double_escape, 0,
+                        (int)(sizeof(double_escape_pages)
+                              / sizeof(double_escape_pages[0])));
+    suite_add_tcase(s, tc);
 
     tc = tcase_create("names");
     tcase_add_test(tc, test_name_matches_default);
@@ -1250,11 +1244,9 @@ static Suite *scan_suite(void)
 
 int main(void)
 {
-    const char *strict = getenv("RAI_TEST_SCRIPT_ESCAPES");
     SRunner *sr;
     int failed;
 
-    model_script_escapes = strict && strcmp(strict, "1") == 0;
     sr = srunner_create(scan_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
