@@ -4,17 +4,50 @@
 
 /* rai_scan: the widget finder.  The states follow the WHATWG tokenizer
  * (data, tag open, tag name, the attribute states, comments, bogus
- * comments, raw text) but keep only what decides where a start tag begins
- * and ends.  States that the tokenizer distinguishes but that act alike
- * here are merged: the self-closing and after-quoted-value states behave as
- * before-attribute-name for every byte that matters to us.
+ * comments, CDATA sections, raw text, script data and its escaped and
+ * double-escaped states) but keep only what decides where a start tag
+ * begins and ends.  States that the tokenizer distinguishes but that act
+ * alike here are merged: the self-closing and after-quoted-value states
+ * behave as before-attribute-name for every byte that matters to us.
  *
- * Known simplifications, documented in docs/configuration.md: the "script
- * data escaped" states (<!-- inside <script>) and foreign content (SVG,
- * MathML CDATA sections) are not modelled.
+ * Tree construction is followed only as far as it drives the tokenizer,
+ * on a bounded stack of the open SVG and MathML elements (frames):
+ *
+ * - Outside foreign content, and at its HTML and MathML text integration
+ *   points (foreignObject, desc and title in SVG; annotation-xml with an
+ *   HTML encoding; mi, mo, mn, ms, mtext), start tags follow the HTML
+ *   rules: raw-text elements switch the tokenizer, widgets are reported,
+ *   <svg> and <math> open foreign content (unless self-closing).
+ * - Elsewhere in foreign content every start tag is a foreign element:
+ *   no raw text, and no widget is reported (the browser would create an
+ *   SVG or MathML element, which no custom element definition upgrades).
+ *   The "breakout" tags (b, div, p, ... and font with color, face or
+ *   size) close the foreign elements down to the nearest integration
+ *   point, as a browser does, and are then HTML.
+ * - An end tag in foreign content closes the nearest open foreign element
+ *   of its name (</p> and </br> break out); other end tags are ignored.
+ * - "<![CDATA[" opens a CDATA section inside any foreign element.
+ *
+ * What is simpler than a browser, chosen so that the scanner reports no
+ * widget a browser would not see as an HTML element: HTML elements inside
+ * an integration point are not followed (an end tag there is matched
+ * against the foreign elements only, and CDATA sections are recognised as
+ * if the integration point were the current node: CDATA ends no earlier
+ * than the bogus comment a browser may see); end tags of HTML elements
+ * that enclose the <svg> (</div>) do not end foreign content here, so the
+ * widgets after them are missed until </svg>; and past RAI_SCAN_FOREIGN_MAX
+ * open foreign elements the scan stops (the rest of the page passes as
+ * is).
  */
 
 #include <string.h>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define RAI_SCAN_X86 1
+#include <immintrin.h>
+#else
+#define RAI_SCAN_X86 0
+#endif
 
 #include "rai_scan.h"
 
@@ -30,29 +63,61 @@ enum {
     RAI_S_ATTR_VALUE_DQ,
     RAI_S_ATTR_VALUE_SQ,
     RAI_S_ATTR_VALUE_UNQ,
+    RAI_S_WATCH,             /* attributes of font, annotation-xml */
     RAI_S_MARKUP_DECL,       /* after "<!" */
     RAI_S_MARKUP_DASH,       /* after "<!-" */
+    RAI_S_CDATA_OPEN,        /* after "<![" in foreign content */
+    RAI_S_CDATA,
     RAI_S_COMMENT,
     RAI_S_BOGUS_COMMENT,
     RAI_S_RAWTEXT,
     RAI_S_RAWTEXT_LT,        /* raw text, after '<' */
     RAI_S_RAWTEXT_END,       /* raw text, after "</", matching the name */
-    RAI_S_PLAINTEXT
+    RAI_S_SCRIPT_ESC_START,  /* script data, after "<!" */
+    RAI_S_SCRIPT_ESC_START_DASH,
+    RAI_S_SCRIPT_ESC,        /* escaped; dashes: '-' just seen */
+    RAI_S_SCRIPT_ESC_LT,
+    RAI_S_SCRIPT_DESC_START, /* escaped, after '<': matching "script" */
+    RAI_S_SCRIPT_DESC,       /* double escaped */
+    RAI_S_SCRIPT_DESC_LT,
+    RAI_S_SCRIPT_DESC_END,   /* double escaped, after "</" */
+    RAI_S_PLAINTEXT          /* also: the scan has given up */
 };
 
 /* Elements whose content is text up to their own end tag.  "plaintext"
- * has no end tag at all and must stay last. */
+ * has no end tag at all and must stay last of them; svg and math follow,
+ * as the other start tags the tree builder acts on. */
 static const char *const rai_scan_rawtext_names[] = {
     "script", "style", "textarea", "title", "xmp", "iframe",
-    "noembed", "noframes", "noscript", "plaintext"
+    "noembed", "noframes", "noscript", "plaintext", "svg", "math"
 };
 static const unsigned char rai_scan_rawtext_lengths[] = {
-    6, 5, 8, 5, 3, 6, 7, 8, 8, 9
+    6, 5, 8, 5, 3, 6, 7, 8, 8, 9, 3, 4
 };
-#define RAI_SCAN_RAWTEXT_COUNT \
-    (int)(sizeof(rai_scan_rawtext_names) / sizeof(rai_scan_rawtext_names[0]))
-#define RAI_SCAN_PLAINTEXT RAI_SCAN_RAWTEXT_COUNT
+#define RAI_SCAN_SCRIPT    1
+#define RAI_SCAN_PLAINTEXT 10
+#define RAI_SCAN_SVG       11
+#define RAI_SCAN_MATH      12
+#define RAI_SCAN_SPECIAL_COUNT 12
 
+/* Frame kinds (rai_scan_frame_t.kind). */
+#define RAI_F_MATH    0x01      /* MathML namespace, else SVG */
+#define RAI_F_HTML_IP 0x02      /* HTML integration point */
+#define RAI_F_TEXT_IP 0x04      /* MathML text integration point */
+#define RAI_F_ANNOT   0x08      /* annotation-xml, not an integration point */
+
+/* What the attributes of a foreign start tag are read for. */
+#define RAI_W_FONT     1        /* color, face or size: breakout */
+#define RAI_W_ENCODING 2        /* annotation-xml: an HTML encoding */
+
+/* Attribute states while watching (rai_scan_t.watch_state). */
+enum {
+    RAI_WS_BEFORE_NAME = 0, RAI_WS_NAME, RAI_WS_AFTER_NAME,
+    RAI_WS_BEFORE_VALUE, RAI_WS_DQ, RAI_WS_SQ, RAI_WS_UNQ
+};
+
+#define RAI_R_WIDGET 0
+#define RAI_R_SCRIPT 1
 /* Byte classes, looked up once per byte in the tight loops of the tag
  * states. */
 #define RAI_C_SPACE 0x01    /* HTML whitespace */
@@ -107,6 +172,171 @@ static int rai_scan_is_name_char(unsigned char c)
     return rai_scan_class[c] & RAI_C_NAME;
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Skipping runs of bytes: find the next byte that can end a state.     */
+/* No load reaches past p + n: the caller's buffer may end on a page    */
+/* boundary, and the tests make every chunk an allocation of its own.  */
+
+static size_t rai_scan_find1_portable(const unsigned char *p, size_t n,
+                                      unsigned char a)
+{
+    const unsigned char *hit = memchr(p, a, n);
+
+    return hit ? (size_t)(hit - p) : n;
+}
+
+static size_t rai_scan_find2_portable(const unsigned char *p, size_t n,
+                                      unsigned char a, unsigned char b)
+{
+    /* b is looked for only before the first a */
+    size_t at = rai_scan_find1_portable(p, n, a);
+    const unsigned char *hit = memchr(p, b, at);
+
+    return hit ? (size_t)(hit - p) : at;
+}
+
+#if RAI_SCAN_X86
+/* Bit k of the result: p[k] is a or b (a == b for one byte). */
+static inline unsigned int rai_scan_mask16(const unsigned char *p,
+                                           __m128i va, __m128i vb)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+    return (unsigned int)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)));
+}
+
+static inline size_t rai_scan_find2_sse2(const unsigned char *p, size_t n,
+                                         unsigned char a, unsigned char b)
+{
+    const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b);
+    unsigned int m;
+    size_t i = 0;
+
+    if (n < 16) {
+        for (; i < n; i++) {
+            if (p[i] == a || p[i] == b) {
+                break;
+            }
+        }
+        return i;
+    }
+    for (; i + 16 <= n; i += 16) {
+        if ((m = rai_scan_mask16(p + i, va, vb)) != 0) {
+            return i + (size_t)__builtin_ctz(m);
+        }
+    }
+    /* the last bytes: one load that ends at p + n, already-seen bits off */
+    if (i < n && (m = rai_scan_mask16(p + n - 16, va, vb) >> (i + 16 - n)) != 0) {
+        return i + (size_t)__builtin_ctz(m);
+    }
+    return n;
+}
+
+__attribute__((target("avx2")))
+static size_t rai_scan_find2_avx2(const unsigned char *p, size_t n,
+                                  unsigned char a, unsigned char b)
+{
+    const __m256i va = _mm256_set1_epi8((char)a), vb = _mm256_set1_epi8((char)b);
+    unsigned int m;
+    size_t i = 0;
+
+    if (n < 32) {
+        return rai_scan_find2_sse2(p, n, a, b);
+    }
+    for (; i + 32 <= n; i += 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+        m = (unsigned int)_mm256_movemask_epi8(
+            _mm256_or_si256(_mm256_cmpeq_epi8(v, va), _mm256_cmpeq_epi8(v, vb)));
+        if (m) {
+            return i + (size_t)__builtin_ctz(m);
+        }
+    }
+    if (i < n) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + n - 32));
+        m = (unsigned int)_mm256_movemask_epi8(
+            _mm256_or_si256(_mm256_cmpeq_epi8(v, va), _mm256_cmpeq_epi8(v, vb)));
+        m >>= i + 32 - n;
+        if (m) {
+            return i + (size_t)__builtin_ctz(m);
+        }
+    }
+    return n;
+}
+#endif
+
+/* The implementation in use; set once at load time, changed only by
+ * rai_scan_force_impl. */
+static int rai_scan_impl = RAI_SCAN_IMPL_PORTABLE;
+
+static int rai_scan_best_impl(void)
+{
+#if RAI_SCAN_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? RAI_SCAN_IMPL_AVX2
+                                          : RAI_SCAN_IMPL_SSE2;
+#else
+    return RAI_SCAN_IMPL_PORTABLE;
+#endif
+}
+
+/* At load time, before any thread can scan. */
+__attribute__((constructor))
+static void rai_scan_pick_impl(void)
+{
+    rai_scan_impl = rai_scan_best_impl();
+}
+
+int rai_scan_force_impl(int impl)
+{
+    if (impl == RAI_SCAN_IMPL_AUTO) {
+        rai_scan_impl = rai_scan_best_impl();
+    }
+    else if (impl == RAI_SCAN_IMPL_PORTABLE) {
+        rai_scan_impl = impl;
+    }
+#if RAI_SCAN_X86
+    else if (impl == RAI_SCAN_IMPL_SSE2) {
+        rai_scan_impl = impl;
+    }
+    else if (impl == RAI_SCAN_IMPL_AVX2
+             && rai_scan_best_impl() == RAI_SCAN_IMPL_AVX2) {
+        rai_scan_impl = impl;
+    }
+#endif
+    return rai_scan_impl;
+}
+
+const char *rai_scan_impl_name(int impl)
+{
+    switch (impl) {
+    case RAI_SCAN_IMPL_PORTABLE: return "portable";
+    case RAI_SCAN_IMPL_SSE2:     return "sse2";
+    case RAI_SCAN_IMPL_AVX2:     return "avx2";
+    default:                     return "auto";
+    }
+}
+
+/* Offset in p[0..n) of the first a or b, or n. */
+static inline size_t rai_scan_find2(int impl, const unsigned char *p,
+                                    size_t n, unsigned char a, unsigned char b)
+{
+#if RAI_SCAN_X86
+    if (impl == RAI_SCAN_IMPL_AVX2) {
+        return rai_scan_find2_avx2(p, n, a, b);
+    }
+    if (impl == RAI_SCAN_IMPL_SSE2) {
+        return rai_scan_find2_sse2(p, n, a, b);
+    }
+#endif
+    (void)impl;
+    return a == b ? rai_scan_find1_portable(p, n, a)
+                  : rai_scan_find2_portable(p, n, a, b);
+}
+
+/* ------------------------------------------------------------------ */
+
 void rai_scan_init(rai_scan_t *scan, const rai_scan_elements_t *elements)
 {
     int i;
@@ -122,11 +352,25 @@ void rai_scan_init(rai_scan_t *scan, const rai_scan_elements_t *elements)
     }
 }
 
-int rai_scan_in_text(const rai_scan_t *scan)
+void rai_scan_report_scripts(rai_scan_t *scan, int on)
 {
-    return scan->state == RAI_S_DATA;
+    scan->report_scripts = on != 0;
 }
 
+int rai_scan_reported_script(const rai_scan_t *scan)
+{
+    return scan->reported == RAI_R_SCRIPT;
+}
+
+int rai_scan_in_text(const rai_scan_t *scan)
+{
+    if (scan->state != RAI_S_DATA) {
+        return 0;
+    }
+    /* in foreign content a <script> would be an SVG or MathML element */
+    return !scan->depth || (scan->frames[scan->depth - 1].kind
+                            & (RAI_F_HTML_IP | RAI_F_TEXT_IP));
+}
 /* '*' matches a run of one or more name characters.  A table of at most
  * (RAI_SCAN_NAME_MAX + 1) cells per pattern byte: no backtracking, so no
  * pattern and no tag name can make matching slow. */
@@ -199,30 +443,335 @@ const char *rai_scan_pattern_check(const char *pattern)
     return NULL;
 }
 
-static int rai_scan_rawtext_index(const rai_scan_t *scan)
+
+/* ------------------------------------------------------------------ */
+/* The tree builder, as far as it drives the tokenizer.                 */
+
+static int rai_scan_name_is(const rai_scan_t *scan, const char *s)
+{
+    size_t n = strlen(s);
+
+    return scan->name_len == n && memcmp(scan->name, s, n) == 0;
+}
+
+static int rai_scan_name_in(const rai_scan_t *scan, const char *const *list)
+{
+    for (; *list; list++) {
+        if (rai_scan_name_is(scan, *list)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Start tags that leave foreign content (font only with some attributes). */
+static const char *const rai_scan_breakout_names[] = {
+    "b", "big", "blockquote", "body", "br", "center", "code", "dd", "div",
+    "dl", "dt", "em", "embed", "h1", "h2", "h3", "h4", "h5", "h6", "head",
+    "hr", "i", "img", "li", "listing", "menu", "meta", "nobr", "ol", "p",
+    "pre", "ruby", "s", "small", "span", "strong", "strike", "sub", "sup",
+    "table", "tt", "u", "ul", "var", NULL
+};
+static const char *const rai_scan_svg_ip_names[] = {
+    "foreignobject", "desc", "title", NULL
+};
+static const char *const rai_scan_math_text_names[] = {
+    "mi", "mo", "mn", "ms", "mtext", NULL
+};
+static const char *const rai_scan_math_glyph_names[] = {
+    "mglyph", "malignmark", NULL
+};
+
+/* Closes the foreign elements above the nearest integration point. */
+static void rai_scan_breakout(rai_scan_t *scan)
+{
+    while (scan->depth && !(scan->frames[scan->depth - 1].kind
+                            & (RAI_F_HTML_IP | RAI_F_TEXT_IP))) {
+        scan->depth--;
+    }
+}
+
+/* A start tag's name is read, in foreign content (depth > 0): whether the
+ * HTML rules apply to it (1) or the foreign-content ones (0). */
+static int rai_scan_start_is_html(rai_scan_t *scan)
+{
+    unsigned int kind = scan->frames[scan->depth - 1].kind;
+
+    if (kind & RAI_F_HTML_IP) {
+        return 1;
+    }
+    if (kind & RAI_F_TEXT_IP) {
+        return !rai_scan_name_in(scan, rai_scan_math_glyph_names);
+    }
+    if ((kind & RAI_F_ANNOT) && rai_scan_name_is(scan, "svg")) {
+        return 1;
+    }
+    if (rai_scan_name_in(scan, rai_scan_breakout_names)) {
+        rai_scan_breakout(scan);
+        return 1;
+    }
+    return 0;
+}
+
+/* Which attributes of a foreign start tag matter to the tree. */
+static unsigned int rai_scan_watch_kind(const rai_scan_t *scan)
+{
+    if (rai_scan_name_is(scan, "font")) {
+        return RAI_W_FONT;
+    }
+    if ((scan->frames[scan->depth - 1].kind & RAI_F_MATH)
+        && rai_scan_name_is(scan, "annotation-xml")) {
+        return RAI_W_ENCODING;
+    }
+    return 0;
+}
+
+static int rai_scan_frame_matches(const rai_scan_frame_t *frame,
+                                  const rai_scan_t *scan)
+{
+    size_t n = scan->name_len < RAI_SCAN_FRAME_NAME ? scan->name_len
+                                                    : RAI_SCAN_FRAME_NAME;
+
+    return frame->len == scan->name_len && memcmp(frame->name, scan->name, n) == 0;
+}
+
+/* An end tag in foreign content, its name read. */
+static void rai_scan_tree_end(rai_scan_t *scan)
+{
+    unsigned int d;
+
+    if (rai_scan_name_is(scan, "br") || rai_scan_name_is(scan, "p")) {
+        rai_scan_breakout(scan);
+        return;
+    }
+    for (d = scan->depth; d > 0; d--) {
+        if (rai_scan_frame_matches(&scan->frames[d - 1], scan)) {
+            scan->depth = d - 1;
+            return;
+        }
+    }
+}
+
+/* A start tag ends that the tree builder acts on: <svg> or <math> under
+ * the HTML rules, any tag under the foreign ones.  Returns 0, or -1 when
+ * one more open foreign element would not fit. */
+static int rai_scan_tree_start(rai_scan_t *scan)
+{
+    rai_scan_frame_t *frame;
+    unsigned int kind;
+
+    if (!scan->foreign_tag) {
+        kind = scan->rawtext == RAI_SCAN_MATH ? RAI_F_MATH : 0;
+    }
+    else if (scan->watch == RAI_W_FONT && scan->watch_hit) {
+        rai_scan_breakout(scan);    /* then an HTML font element */
+        return 0;
+    }
+    else {
+        kind = scan->frames[scan->depth - 1].kind & RAI_F_MATH;
+        if (!kind && rai_scan_name_in(scan, rai_scan_svg_ip_names)) {
+            kind |= RAI_F_HTML_IP;
+        }
+        else if (kind && rai_scan_name_in(scan, rai_scan_math_text_names)) {
+            kind |= RAI_F_TEXT_IP;
+        }
+        else if (kind && scan->watch == RAI_W_ENCODING) {
+            kind |= scan->watch_hit ? RAI_F_HTML_IP : RAI_F_ANNOT;
+        }
+    }
+    if (scan->slash) {
+        return 0;                   /* self-closing: opens nothing */
+    }
+    if (scan->depth == RAI_SCAN_FOREIGN_MAX) {
+        return -1;
+    }
+    frame = &scan->frames[scan->depth++];
+    frame->kind = (unsigned char)kind;
+    frame->len = (unsigned char)scan->name_len;
+    memcpy(frame->name, scan->name, scan->name_len < RAI_SCAN_FRAME_NAME
+                                    ? scan->name_len : RAI_SCAN_FRAME_NAME);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Watched attributes: font and annotation-xml in foreign content.      */
+
+static void rai_scan_attr_add(rai_scan_t *scan, unsigned char c)
+{
+    if (scan->attr_len < RAI_SCAN_FRAME_NAME) {
+        scan->attr[scan->attr_len++] = (char)rai_scan_lower(c);
+    }
+    else {
+        scan->attr_len = RAI_SCAN_FRAME_NAME + 1;     /* too long */
+    }
+}
+
+static int rai_scan_attr_is(const rai_scan_t *scan, const char *s)
+{
+    size_t n = strlen(s);
+
+    return scan->attr_len == n && memcmp(scan->attr, s, n) == 0;
+}
+
+/* An attribute name ends.  Only the first of duplicate attributes counts
+ * (the tokenizer drops the others). */
+static void rai_scan_watch_name(rai_scan_t *scan)
+{
+    scan->watch_value = 0;
+    if (scan->watch == RAI_W_FONT) {
+        if (rai_scan_attr_is(scan, "color") || rai_scan_attr_is(scan, "face")
+            || rai_scan_attr_is(scan, "size")) {
+            scan->watch_hit = 1;
+        }
+    }
+    else if (!scan->watch_seen && rai_scan_attr_is(scan, "encoding")) {
+        scan->watch_seen = 1;
+        scan->watch_value = 1;
+    }
+}
+
+static void rai_scan_watch_value(rai_scan_t *scan)
+{
+    if (scan->watch_value
+        && (rai_scan_attr_is(scan, "text/html")
+            || rai_scan_attr_is(scan, "application/xhtml+xml"))) {
+        scan->watch_hit = 1;
+    }
+    scan->watch_value = 0;
+}
+
+/* The attribute states once more, a byte at a time, keeping names and
+ * values: rare tags only.  Returns the offset of the '>' that ends the
+ * tag (scan->slash: it is self-closing), or len. */
+static size_t rai_scan_watch_attrs(rai_scan_t *scan, const unsigned char *in,
+                                   size_t i, size_t len)
+{
+    while (i < len) {
+        unsigned char c = in[i];
+
+        switch (scan->watch_state) {
+        case RAI_WS_BEFORE_NAME:
+            if (rai_scan_class[c] & (RAI_C_SPACE | RAI_C_SLASH)) {
+                scan->slash = c == '/';
+                break;
+            }
+            if (c == '>') {
+                return i;
+            }
+            scan->attr_len = 0;
+            rai_scan_attr_add(scan, c);         /* even '=' starts a name */
+            scan->watch_state = RAI_WS_NAME;
+            break;
+        case RAI_WS_NAME:
+            if (!(rai_scan_class[c] & RAI_C_ENDS_ATTR)) {
+                rai_scan_attr_add(scan, c);
+                break;
+            }
+            rai_scan_watch_name(scan);
+            scan->watch_state = RAI_WS_AFTER_NAME;
+            continue;                           /* c again */
+        case RAI_WS_AFTER_NAME:
+            if (rai_scan_is_space(c)) {
+                break;
+            }
+            if (c == '/' || c == '>') {
+                scan->slash = 0;
+                scan->watch_state = RAI_WS_BEFORE_NAME;
+                continue;
+            }
+            if (c == '=') {
+                scan->attr_len = 0;
+                scan->watch_state = RAI_WS_BEFORE_VALUE;
+                break;
+            }
+            scan->attr_len = 0;
+            scan->watch_state = RAI_WS_NAME;    /* a new attribute */
+            continue;
+        case RAI_WS_BEFORE_VALUE:
+            if (rai_scan_is_space(c)) {
+                break;
+            }
+            if (c == '"' || c == '\'') {
+                scan->watch_state = c == '"' ? RAI_WS_DQ : RAI_WS_SQ;
+                break;
+            }
+            if (c == '>') {
+                rai_scan_watch_value(scan);
+                scan->slash = 0;
+                return i;
+            }
+            scan->watch_state = RAI_WS_UNQ;
+            continue;
+        case RAI_WS_DQ:
+        case RAI_WS_SQ:
+            if (c == (scan->watch_state == RAI_WS_DQ ? '"' : '\'')) {
+                rai_scan_watch_value(scan);
+                scan->slash = 0;
+                scan->watch_state = RAI_WS_BEFORE_NAME;
+                break;
+            }
+            rai_scan_attr_add(scan, c);
+            break;
+        default:                                /* unquoted value */
+            if (rai_scan_is_space(c) || c == '>') {
+                rai_scan_watch_value(scan);
+                scan->slash = 0;
+                scan->watch_state = RAI_WS_BEFORE_NAME;
+                continue;
+            }
+            rai_scan_attr_add(scan, c);
+            break;
+        }
+        i++;
+    }
+    return len;
+}
+
+static unsigned int rai_scan_rawtext_index(const rai_scan_t *scan)
 {
     int i;
 
-    /* every raw-text name is 3 to 9 bytes and starts with one of these:
+    /* every name here is 3 to 9 bytes and starts with one of these:
      * the common tags (a, div, p, span, ...) leave at once */
     if (scan->name_len < 3 || scan->name_len > 9) {
         return 0;
     }
     switch (scan->name[0]) {
-    case 's': case 't': case 'x': case 'i': case 'n': case 'p':
+    case 's': case 't': case 'x': case 'i': case 'n': case 'p': case 'm':
         break;
     default:
         return 0;
     }
-    for (i = 0; i < RAI_SCAN_RAWTEXT_COUNT; i++) {
+    for (i = 0; i < RAI_SCAN_SPECIAL_COUNT; i++) {
         if (rai_scan_rawtext_lengths[i] == scan->name_len
             && memcmp(rai_scan_rawtext_names[i], scan->name,
                       scan->name_len) == 0) {
-            return i + 1;
+            return (unsigned int)i + 1;
         }
     }
     return 0;
 }
+
+/* Whether a start tag is to be reported, now that its name is read under
+ * the HTML rules. */
+static int rai_scan_report(rai_scan_t *scan)
+{
+    /* a tag name starts with a letter, kept lowercase in name[0] */
+    if (scan->name_len <= RAI_SCAN_NAME_MAX
+        && (scan->initials >> (scan->name[0] - 'a') & 1)
+        && rai_scan_name_matches(scan->elements, scan->name,
+                                 scan->name_len)) {
+        scan->reported = RAI_R_WIDGET;
+        return 1;
+    }
+    if (scan->report_scripts && rai_scan_name_is(scan, "script")) {
+        scan->reported = RAI_R_SCRIPT;
+        return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
 
 /* Moves to the next byte; at the end of the buffer, remembers state st
  * for the next call. */
@@ -235,17 +784,19 @@ static int rai_scan_rawtext_index(const rai_scan_t *scan)
         c = in[i];                                                        \
     } while (0)
 
-/* Moves to the next byte ch (to end the state it stands for); when the
- * buffer holds none, remembers state st for the next call. */
-#define RAI_FIND(ch, st)                                                  \
+/* Moves to the next byte a or b (to end the state it stands for), which
+ * becomes c; when the buffer holds none, remembers state st. */
+#define RAI_FIND2(a, b, st)                                               \
     do {                                                                  \
-        hit = memchr(in + i, (ch), len - i);                              \
-        if (!hit) {                                                       \
+        i += rai_scan_find2(impl, in + i, len - i, (a), (b));             \
+        if (i == len) {                                                   \
             scan->state = (st);                                           \
             return len;                                                   \
         }                                                                 \
-        i = (size_t)(hit - in);                                           \
+        c = in[i];                                                        \
     } while (0)
+
+#define RAI_FIND(ch, st) RAI_FIND2((ch), (ch), st)
 
 /* The states are labels: the next state is a direct jump, not a trip
  * through a switch, which keeps the branch predictor on our side.  The
@@ -253,7 +804,7 @@ static int rai_scan_rawtext_index(const rai_scan_t *scan)
 size_t rai_scan_next(rai_scan_t *scan, const char *buf, size_t len)
 {
     const unsigned char *in = (const unsigned char *)buf;
-    const unsigned char *hit;
+    const int impl = rai_scan_impl;
     size_t i = 0;
     unsigned char c;
 
@@ -273,13 +824,24 @@ size_t rai_scan_next(rai_scan_t *scan, const char *buf, size_t len)
     case RAI_S_ATTR_VALUE_DQ:       goto value_dq;
     case RAI_S_ATTR_VALUE_SQ:       goto value_sq;
     case RAI_S_ATTR_VALUE_UNQ:      goto value_unq;
+    case RAI_S_WATCH:               goto watch;
     case RAI_S_MARKUP_DECL:         goto markup_decl;
     case RAI_S_MARKUP_DASH:         goto markup_dash;
+    case RAI_S_CDATA_OPEN:          goto cdata_open;
+    case RAI_S_CDATA:               goto cdata;
     case RAI_S_COMMENT:             goto comment;
     case RAI_S_BOGUS_COMMENT:       goto bogus_comment;
     case RAI_S_RAWTEXT:             goto rawtext;
     case RAI_S_RAWTEXT_LT:          goto rawtext_lt;
     case RAI_S_RAWTEXT_END:         goto rawtext_end;
+    case RAI_S_SCRIPT_ESC_START:    goto script_esc_start;
+    case RAI_S_SCRIPT_ESC_START_DASH: goto script_esc_start_dash;
+    case RAI_S_SCRIPT_ESC:          goto script_esc;
+    case RAI_S_SCRIPT_ESC_LT:       goto script_esc_lt;
+    case RAI_S_SCRIPT_DESC_START:   goto script_desc_start;
+    case RAI_S_SCRIPT_DESC:         goto script_desc;
+    case RAI_S_SCRIPT_DESC_LT:      goto script_desc_lt;
+    case RAI_S_SCRIPT_DESC_END:     goto script_desc_end;
     default:                        return len;     /* plaintext */
     }
 
@@ -319,18 +881,12 @@ end_tag_open:
     goto bogus_comment;
 
 tag_name:
-    if (scan->end_tag) {
-        /* an end tag's name matters to no one: skip it */
+    if (scan->end_tag && !scan->depth) {
+        /* outside foreign content an end tag's name matters to no one */
         while (!(rai_scan_class[c] & RAI_C_ENDS_NAME)) {
             RAI_ADVANCE(RAI_S_TAG_NAME);
         }
-        scan->rawtext = 0;
-        if (c == '>') {
-            RAI_ADVANCE(RAI_S_DATA);
-            goto data;
-        }
-        RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
-        goto before_attr_name;
+        goto end_tag_attrs;
     }
     {
         size_t start = i, n;
@@ -343,15 +899,15 @@ tag_name:
         }
         n = i - start;
         if (n && scan->name_len <= RAI_SCAN_NAME_MAX) {
-            if (scan->name_len + n > RAI_SCAN_NAME_MAX) {
-                scan->name_len = RAI_SCAN_NAME_MAX + 1;   /* too long */
-            }
-            else {
-                char *name = scan->name + scan->name_len;
-                scan->name_len = (unsigned int)(scan->name_len + n);
-                while (n--) {
-                    *name++ = (char)rai_scan_lower(in[start++]);
-                }
+            /* keep the first RAI_SCAN_NAME_MAX bytes of any name */
+            size_t room = RAI_SCAN_NAME_MAX - scan->name_len;
+            char *name = scan->name + scan->name_len;
+            size_t keep = n < room ? n : room;
+
+            scan->name_len = n > room ? RAI_SCAN_NAME_MAX + 1
+                                      : (unsigned int)(scan->name_len + n);
+            while (keep--) {
+                *name++ = (char)rai_scan_lower(in[start++]);
             }
         }
         if (i == len) {
@@ -359,29 +915,47 @@ tag_name:
             return len;
         }
     }
-    /* a tag name starts with a letter, kept lowercase in name[0] */
-    if (!scan->paused
-        && scan->name_len <= RAI_SCAN_NAME_MAX
-        && (scan->initials >> (scan->name[0] - 'a') & 1)
-        && rai_scan_name_matches(scan->elements, scan->name,
-                                 scan->name_len)) {
-        scan->paused = 1;
-        scan->state = RAI_S_TAG_NAME;
-        return i;               /* before the byte that ends the name */
+    if (scan->end_tag) {
+        rai_scan_tree_end(scan);
+        goto end_tag_attrs;
+    }
+    if (!scan->paused) {
+        scan->foreign_tag = scan->depth && !rai_scan_start_is_html(scan);
+        if (!scan->foreign_tag && rai_scan_report(scan)) {
+            scan->paused = 1;
+            scan->state = RAI_S_TAG_NAME;
+            return i;           /* before the byte that ends the name */
+        }
     }
     scan->paused = 0;
-    scan->rawtext = (unsigned int)rai_scan_rawtext_index(scan);
-    if (c == '>') {
-        goto tag_close;
+    if (scan->foreign_tag) {
+        scan->rawtext = 0;
+        scan->watch_hit = 0;
+        scan->watch = rai_scan_watch_kind(scan);
+        if (scan->watch && c != '>') {
+            scan->watch_state = RAI_WS_BEFORE_NAME;
+            scan->watch_seen = 0;
+            scan->watch_value = 0;
+            scan->slash = 0;
+            goto watch;
+        }
     }
+    else {
+        scan->rawtext = rai_scan_rawtext_index(scan);
+    }
+    if (c == '>') {
+        goto tag_close_plain;
+    }
+    scan->slash = c == '/';
     RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
 
 before_attr_name:
     while (rai_scan_class[c] & (RAI_C_SPACE | RAI_C_SLASH)) {
+        scan->slash = c == '/';
         RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
     }
     if (c == '>') {
-        goto tag_close;
+        goto tag_close;         /* self-closing if the last byte was '/' */
     }
     RAI_ADVANCE(RAI_S_ATTR_NAME);   /* even '=' starts a name */
 
@@ -393,13 +967,14 @@ attr_name:
 
 after_attr_name:
     if (c == '>') {
-        goto tag_close;
+        goto tag_close_plain;
     }
     if (c == '=') {
         RAI_ADVANCE(RAI_S_BEFORE_ATTR_VALUE);
         goto before_attr_value;
     }
     if (c == '/') {
+        scan->slash = 1;
         RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
         goto before_attr_name;
     }
@@ -423,7 +998,7 @@ before_attr_value:
         goto value_sq;
     }
     if (c == '>') {
-        goto tag_close;
+        goto tag_close_plain;
     }
     RAI_ADVANCE(RAI_S_ATTR_VALUE_UNQ);
     goto value_unq;
@@ -431,11 +1006,13 @@ before_attr_value:
 value_dq:
     RAI_FIND('"', RAI_S_ATTR_VALUE_DQ);
     /* after-attribute-value-(quoted) acts as before-attribute-name */
+    scan->slash = 0;
     RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
     goto before_attr_name;
 
 value_sq:
     RAI_FIND('\'', RAI_S_ATTR_VALUE_SQ);
+    scan->slash = 0;
     RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
     goto before_attr_name;
 
@@ -444,17 +1021,50 @@ value_unq:
         RAI_ADVANCE(RAI_S_ATTR_VALUE_UNQ);
     }
     if (c == '>') {
-        goto tag_close;
+        goto tag_close_plain;
+    }
+    scan->slash = 0;
+    RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
+    goto before_attr_name;
+
+watch:
+    i = rai_scan_watch_attrs(scan, in, i, len);
+    if (i == len) {
+        scan->state = RAI_S_WATCH;
+        return len;
+    }
+    c = in[i];
+    goto tag_close;
+
+end_tag_attrs:                  /* c ends an end tag's name */
+    scan->rawtext = 0;
+    scan->foreign_tag = 0;
+    if (c == '>') {
+        goto tag_close_plain;
     }
     RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
     goto before_attr_name;
 
+tag_close_plain:                /* c is the '>' that ends a tag, no '/' */
+    scan->slash = 0;
+
 tag_close:                      /* c is the '>' that ends a tag */
+    if (scan->foreign_tag || scan->rawtext > RAI_SCAN_PLAINTEXT) {
+        if (!scan->end_tag && rai_scan_tree_start(scan) < 0) {
+            scan->state = RAI_S_PLAINTEXT;  /* lost track: give up */
+            return len;
+        }
+        scan->foreign_tag = 0;
+        scan->rawtext = 0;
+        RAI_ADVANCE(RAI_S_DATA);
+        goto data;
+    }
     if (scan->rawtext == RAI_SCAN_PLAINTEXT) {
         scan->state = RAI_S_PLAINTEXT;
         return len;
     }
     if (scan->rawtext) {
+        scan->escaped = 0;
         RAI_ADVANCE(RAI_S_RAWTEXT);
         goto rawtext;
     }
@@ -466,7 +1076,42 @@ markup_decl:                    /* after "<!" */
         RAI_ADVANCE(RAI_S_MARKUP_DASH);
         goto markup_dash;
     }
-    goto bogus_comment;         /* DOCTYPE, CDATA, ... */
+    if (c == '[' && scan->depth) {
+        scan->match = 0;
+        RAI_ADVANCE(RAI_S_CDATA_OPEN);
+        goto cdata_open;
+    }
+    goto bogus_comment;         /* DOCTYPE, CDATA in HTML, ... */
+
+cdata_open:                     /* after "<![", matching "CDATA[" */
+    while (scan->match < 6) {
+        if (c != (unsigned char)"CDATA["[scan->match]) {
+            goto bogus_comment; /* none of "<![CDATA" is '>' */
+        }
+        scan->match++;
+        RAI_ADVANCE(RAI_S_CDATA_OPEN);
+    }
+    scan->dashes = 0;
+
+cdata:                          /* ends at "]]>"; dashes counts ']' */
+    for (;;) {
+        if (!scan->dashes) {
+            RAI_FIND(']', RAI_S_CDATA);
+        }
+        if (c == ']') {
+            if (scan->dashes < 2) {
+                scan->dashes++;
+            }
+        }
+        else if (c == '>' && scan->dashes == 2) {
+            RAI_ADVANCE(RAI_S_DATA);
+            goto data;
+        }
+        else {
+            scan->dashes = 0;
+        }
+        RAI_ADVANCE(RAI_S_CDATA);
+    }
 
 markup_dash:                    /* after "<!-" */
     if (c != '-') {
@@ -483,7 +1128,6 @@ comment:
     for (;;) {
         if (!scan->dashes && !scan->comment_bang && !scan->comment_start) {
             RAI_FIND('-', RAI_S_COMMENT);
-            c = '-';
         }
         if (c == '-') {
             if (scan->dashes < 2) {
@@ -519,6 +1163,10 @@ rawtext:
     RAI_ADVANCE(RAI_S_RAWTEXT_LT);
 
 rawtext_lt:
+    if (c == '!' && scan->rawtext == RAI_SCAN_SCRIPT) {
+        RAI_ADVANCE(RAI_S_SCRIPT_ESC_START);
+        goto script_esc_start;
+    }
     if (c != '/') {
         goto rawtext;
     }
@@ -530,22 +1178,143 @@ rawtext_end: {
 
         while (end[scan->match]) {
             if (rai_scan_lower(c) != (unsigned char)end[scan->match]) {
-                goto rawtext;
+                goto rawtext_mismatch;
             }
             scan->match++;
             RAI_ADVANCE(RAI_S_RAWTEXT_END);
         }
     }
     if (!(rai_scan_class[c] & RAI_C_ENDS_NAME)) {
-        goto rawtext;
+        goto rawtext_mismatch;
     }
     /* the element's end tag: its attributes are read as usual */
     scan->end_tag = 1;
     scan->rawtext = 0;
-    if (c == '>') {
-        RAI_ADVANCE(RAI_S_DATA);
-        goto data;
+    scan->escaped = 0;
+    goto end_tag_attrs;
+
+rawtext_mismatch:               /* "</" and not the end tag: c again */
+    if (scan->escaped) {
+        scan->dashes = 0;
+        goto script_esc;
     }
-    RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
-    goto before_attr_name;
+    goto rawtext;
+
+script_esc_start:               /* script data, after "<!" */
+    if (c != '-') {
+        goto rawtext;
+    }
+    RAI_ADVANCE(RAI_S_SCRIPT_ESC_START_DASH);
+
+script_esc_start_dash:          /* after "<!-" */
+    if (c != '-') {
+        goto rawtext;
+    }
+    scan->escaped = 1;
+    scan->dashes = 2;
+    RAI_ADVANCE(RAI_S_SCRIPT_ESC);
+
+script_esc:                     /* "-->" returns to script data */
+    for (;;) {
+        if (!scan->dashes) {
+            RAI_FIND2('-', '<', RAI_S_SCRIPT_ESC);
+        }
+        if (c == '-') {
+            if (scan->dashes < 2) {
+                scan->dashes++;
+            }
+        }
+        else if (c == '<') {
+            scan->dashes = 0;
+            RAI_ADVANCE(RAI_S_SCRIPT_ESC_LT);
+            goto script_esc_lt;
+        }
+        else if (c == '>' && scan->dashes == 2) {
+            scan->escaped = 0;
+            RAI_ADVANCE(RAI_S_RAWTEXT);
+            goto rawtext;
+        }
+        else {
+            scan->dashes = 0;
+        }
+        RAI_ADVANCE(RAI_S_SCRIPT_ESC);
+    }
+
+script_esc_lt:                  /* escaped, after '<' */
+    if (c == '/') {
+        scan->match = 0;
+        RAI_ADVANCE(RAI_S_RAWTEXT_END);
+        goto rawtext_end;
+    }
+    if (!rai_scan_is_alpha(c)) {
+        goto script_esc;
+    }
+    scan->match = 0;
+
+script_desc_start:              /* "<script" here starts double escaping */
+    while (!(rai_scan_class[c] & RAI_C_ENDS_NAME)) {
+        if (!rai_scan_is_alpha(c)) {
+            goto script_esc;
+        }
+        scan->match = scan->match < 6
+                      && rai_scan_lower(c) == (unsigned char)"script"[scan->match]
+                      ? scan->match + 1 : 7;
+        RAI_ADVANCE(RAI_S_SCRIPT_DESC_START);
+    }
+    if (scan->match == 6) {
+        RAI_ADVANCE(RAI_S_SCRIPT_DESC);
+        goto script_desc;
+    }
+    RAI_ADVANCE(RAI_S_SCRIPT_ESC);
+    goto script_esc;
+
+script_desc:                    /* double escaped: "</script" goes back */
+    for (;;) {
+        if (!scan->dashes) {
+            RAI_FIND2('-', '<', RAI_S_SCRIPT_DESC);
+        }
+        if (c == '-') {
+            if (scan->dashes < 2) {
+                scan->dashes++;
+            }
+        }
+        else if (c == '<') {
+            scan->dashes = 0;
+            RAI_ADVANCE(RAI_S_SCRIPT_DESC_LT);
+            goto script_desc_lt;
+        }
+        else if (c == '>' && scan->dashes == 2) {
+            scan->escaped = 0;
+            RAI_ADVANCE(RAI_S_RAWTEXT);
+            goto rawtext;
+        }
+        else {
+            scan->dashes = 0;
+        }
+        RAI_ADVANCE(RAI_S_SCRIPT_DESC);
+    }
+
+script_desc_lt:
+    if (c != '/') {
+        goto script_desc;
+    }
+    scan->match = 0;
+    RAI_ADVANCE(RAI_S_SCRIPT_DESC_END);
+
+script_desc_end:
+    while (!(rai_scan_class[c] & RAI_C_ENDS_NAME)) {
+        if (!rai_scan_is_alpha(c)) {
+            goto script_desc;
+        }
+        scan->match = scan->match < 6
+                      && rai_scan_lower(c) == (unsigned char)"script"[scan->match]
+                      ? scan->match + 1 : 7;
+        RAI_ADVANCE(RAI_S_SCRIPT_DESC_END);
+    }
+    if (scan->match == 6) {
+        RAI_ADVANCE(RAI_S_SCRIPT_ESC);
+        goto script_esc;
+    }
+    RAI_ADVANCE(RAI_S_SCRIPT_DESC);
+    goto script_desc;
 }

@@ -3,13 +3,15 @@
  */
 
 /* libFuzzer target for rai_scan: the same page scanned whole, cut in two,
- * and cut in fixed-size chunks must give the same insertion offsets, every
- * offset must sit on the byte that ends a widget's name, and (unless built
- * with -DRAI_FUZZ_NO_MODEL) the offsets must be those of the reference
- * tokenizer in tests/unit/scan_model.c.  Any difference aborts.
+ * and cut in fixed-size chunks, with each fast path (portable, SSE2,
+ * AVX2, as the machine has them), must give the same reports (offset and
+ * kind, widget or script) and the same rai_scan_in_text at the end; every
+ * offset must sit on the byte that ends a widget's (or script's) name, and
+ * (unless built with -DRAI_FUZZ_NO_MODEL) the reports must be those of the
+ * reference tokenizer in tests/unit/scan_model.c.  Any difference aborts.
  *
- * Input: byte 0-1 choose the cut, byte 2 the chunk size, the rest is the
- * page.
+ * Input: byte 0-1 choose the cut, byte 2 the chunk size (low 4 bits) and
+ * whether scripts are reported (bit 4), the rest is the page.
  *
  * Build and run (from the top of the tree):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -36,14 +38,15 @@
 static const char *const fuzz_patterns[] = { "rai-widget", "rai-*-widget" };
 static const rai_scan_elements_t fuzz_elements = { fuzz_patterns, 2 };
 
+/* A report is stored as 2 * offset + (1 if it is a script). */
 typedef struct {
     size_t *at;
     size_t count, cap;
+    int in_text;                /* rai_scan_in_text at the end */
 } fuzz_offsets_t;
 
-static void fuzz_offsets_add(void *ctx, size_t at)
+static void fuzz_offsets_add(fuzz_offsets_t *o, size_t at)
 {
-    fuzz_offsets_t *o = ctx;
     if (o->count == o->cap) {
         o->cap = o->cap ? 2 * o->cap : 16;
         o->at = realloc(o->at, o->cap * sizeof(*o->at));
@@ -56,13 +59,21 @@ static void fuzz_offsets_add(void *ctx, size_t at)
 /* Scans page in chunks of chunk bytes, the first one first_chunk bytes
  * long; each chunk is copied to a buffer of its own size so that ASan
  * sees a read past its end. */
+#ifndef RAI_FUZZ_NO_MODEL
+static void fuzz_model_found(void *ctx, size_t at, int script)
+{
+    fuzz_offsets_add(ctx, 2 * at + (script != 0));
+}
+#endif
+
 static void fuzz_scan(const char *page, size_t len, size_t first_chunk,
-                      size_t chunk, fuzz_offsets_t *found)
+                      size_t chunk, int scripts, fuzz_offsets_t *found)
 {
     rai_scan_t scan;
     size_t start = 0;
 
     rai_scan_init(&scan, &fuzz_elements);
+    rai_scan_report_scripts(&scan, scripts);
     found->count = 0;
     for (int first = 1; first || start < len; first = 0) {
         size_t size = first ? first_chunk : chunk;   /* only the first may be 0 */
@@ -83,16 +94,18 @@ static void fuzz_scan(const char *page, size_t len, size_t first_chunk,
             }
             if (off == size - pos)
                 break;
-            if (found->count && found->at[found->count - 1] == start + pos + off) {
+            if (found->count && found->at[found->count - 1] / 2 == start + pos + off) {
                 fprintf(stderr, "offset %zu reported twice\n", start + pos + off);
                 abort();
             }
-            fuzz_offsets_add(found, start + pos + off);
+            fuzz_offsets_add(found, 2 * (start + pos + off)
+                                    + (size_t)rai_scan_reported_script(&scan));
             pos += off;
         }
         free(bytes);
         start += size;
     }
+    found->in_text = rai_scan_in_text(&scan);
 }
 
 static void fuzz_compare(const char *what, const fuzz_offsets_t *a,
@@ -103,12 +116,16 @@ static void fuzz_compare(const char *what, const fuzz_offsets_t *a,
     for (i = 0; i < a->count && i < b->count; i++)
         if (a->at[i] != b->at[i])
             break;
-    if (a->count == b->count && i == a->count)
+    if (a->count == b->count && i == a->count && a->in_text == b->in_text)
         return;
-    fprintf(stderr, "%s: %zu insertions against %zu whole; first difference "
-            "at insertion %zu (%lld against %lld)\n", what, a->count, b->count,
-            i, i < a->count ? (long long)a->at[i] : -1LL,
-            i < b->count ? (long long)b->at[i] : -1LL);
+    fprintf(stderr, "%s: %zu reports against %zu whole; first difference "
+            "at report %zu (%lld%s against %lld%s); in_text %d against %d\n",
+            what, a->count, b->count, i,
+            i < a->count ? (long long)(a->at[i] / 2) : -1LL,
+            i < a->count && a->at[i] % 2 ? " script" : "",
+            i < b->count ? (long long)(b->at[i] / 2) : -1LL,
+            i < b->count && b->at[i] % 2 ? " script" : "",
+            a->in_text, b->in_text);
     abort();
 }
 
@@ -118,7 +135,7 @@ static void fuzz_compare(const char *what, const fuzz_offsets_t *a,
 static void fuzz_check_sites(const char *page, const fuzz_offsets_t *found)
 {
     for (size_t i = 0; i < found->count; i++) {
-        size_t at = found->at[i], start = at;
+        size_t at = found->at[i] / 2, start = at;
         char name[RAI_SCAN_NAME_MAX];
         unsigned char c = (unsigned char)page[at];
 
@@ -137,7 +154,8 @@ static void fuzz_check_sites(const char *page, const fuzz_offsets_t *found)
             char b = page[k];
             name[k - start] = b >= 'A' && b <= 'Z' ? (char)(b - 'A' + 'a') : b;
         }
-        if (!rai_scan_name_matches(&fuzz_elements, name, at - start)) {
+        if (found->at[i] % 2 ? at - start != 6 || memcmp(name, "script", 6) != 0
+            : !rai_scan_name_matches(&fuzz_elements, name, at - start)) {
             fprintf(stderr, "insertion at %zu after a name that is no widget\n", at);
             abort();
         }
@@ -147,32 +165,47 @@ static void fuzz_check_sites(const char *page, const fuzz_offsets_t *found)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static const int impls[] = {
+        RAI_SCAN_IMPL_PORTABLE, RAI_SCAN_IMPL_SSE2, RAI_SCAN_IMPL_AVX2
+    };
     fuzz_offsets_t whole = { 0 }, other = { 0 };
     const char *page = (const char *)data;
     size_t len = size, cut = 0, chunk = 1;
+    int scripts = 0;
 
     if (size >= 3) {
         cut = (size_t)data[0] | (size_t)data[1] << 8;
         chunk = 1 + data[2] % 16;
+        scripts = data[2] >> 4 & 1;
         page += 3;
         len -= 3;
     }
     cut %= len + 1;
 
-    fuzz_scan(page, len, len, 1, &whole);
+    rai_scan_force_impl(RAI_SCAN_IMPL_PORTABLE);
+    fuzz_scan(page, len, len, 1, scripts, &whole);
 #ifndef RAI_FUZZ_NO_SITES
     fuzz_check_sites(page, &whole);
 #endif
 
-    fuzz_scan(page, len, cut, len ? len : 1, &other);   /* cut may be 0 */
-    fuzz_compare("cut in two", &other, &whole);
+    for (size_t k = 0; k < sizeof(impls) / sizeof(impls[0]); k++) {
+        if (rai_scan_force_impl(impls[k]) != impls[k])
+            continue;           /* not on this machine */
+        if (k) {
+            fuzz_scan(page, len, len, 1, scripts, &other);
+            fuzz_compare(rai_scan_impl_name(impls[k]), &other, &whole);
+        }
+        fuzz_scan(page, len, cut, len ? len : 1, scripts, &other); /* cut may be 0 */
+        fuzz_compare("cut in two", &other, &whole);
 
-    fuzz_scan(page, len, chunk, chunk, &other);
-    fuzz_compare("fixed-size chunks", &other, &whole);
+        fuzz_scan(page, len, chunk, chunk, scripts, &other);
+        fuzz_compare("fixed-size chunks", &other, &whole);
+    }
 
 #ifndef RAI_FUZZ_NO_MODEL
     other.count = 0;
-    rai_model_scan(&fuzz_elements, 0, page, len, fuzz_offsets_add, &other);
+    other.in_text = rai_model_scan(&fuzz_elements, scripts, page, len,
+                                   fuzz_model_found, &other);
     fuzz_compare("reference tokenizer", &other, &whole);
 #endif
 

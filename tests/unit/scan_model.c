@@ -4,7 +4,9 @@
 
 /* An independent reference for rai_scan, used by the unit tests and the
  * fuzzer: the WHATWG HTML tokenizer (HTML Living Standard §13.2.5) written
- * state by state over a whole buffer, slow and obvious.
+ * state by state over a whole buffer, slow and obvious, with the tree
+ * construction dispatcher (§13.2.6) reduced to a stack of the open SVG and
+ * MathML elements.
  */
 
 #include <stdlib.h>
@@ -29,7 +31,7 @@ enum {
     M_SCRIPT_ESC_END_TAG_OPEN, M_SCRIPT_ESC_END_TAG_NAME,
     M_SCRIPT_DESC_START, M_SCRIPT_DESC, M_SCRIPT_DESC_DASH,
     M_SCRIPT_DESC_DASH_DASH, M_SCRIPT_DESC_LT, M_SCRIPT_DESC_END,
-    M_PLAINTEXT,
+    M_PLAINTEXT, M_CDATA, M_CDATA_BRACKET, M_CDATA_END,
 };
 
 static int m_space(int c)
@@ -94,9 +96,138 @@ int rai_model_name_matches(const rai_scan_elements_t *elements,
     return 0;
 }
 
-void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
-                    const char *p, size_t len,
-                    rai_model_found_fn *found, void *ctx)
+/* ---- Tree construction, reduced to what drives the tokenizer ----
+ *
+ * The stack of open elements is kept only for SVG and MathML elements
+ * (rai_scan.c explains what is left out and why).  A frame's name is
+ * compared as rai_scan.h says: length (at most RAI_SCAN_NAME_MAX + 1) and
+ * the first RAI_SCAN_FRAME_NAME bytes. */
+
+enum { F_SVG, F_MATH };
+enum { IP_NONE, IP_HTML, IP_TEXT, IP_ANNOT };
+
+typedef struct {
+    int ns, ip;
+    m_name_t name;
+} m_frame_t;
+
+typedef struct {
+    m_frame_t frames[RAI_SCAN_FOREIGN_MAX];
+    int depth;
+    int lost;                   /* too deep: nothing more is reported */
+} m_tree_t;
+
+static int m_in_list(const m_name_t *n, const char *const *list)
+{
+    for (; *list; list++)
+        if (m_name_is(n, *list))
+            return 1;
+    return 0;
+}
+
+static int m_same_key(const m_name_t *a, const m_name_t *b)
+{
+    size_t la = a->len > RAI_SCAN_NAME_MAX ? RAI_SCAN_NAME_MAX + 1 : a->len;
+    size_t lb = b->len > RAI_SCAN_NAME_MAX ? RAI_SCAN_NAME_MAX + 1 : b->len;
+    size_t n = la < RAI_SCAN_FRAME_NAME ? la : RAI_SCAN_FRAME_NAME;
+
+    return la == lb && memcmp(a->bytes, b->bytes, n) == 0;
+}
+
+static const m_frame_t *m_top(const m_tree_t *t)
+{
+    return t->depth ? &t->frames[t->depth - 1] : NULL;
+}
+
+/* "Pop until the current node is an integration point or HTML." */
+static void m_breakout(m_tree_t *t)
+{
+    while (t->depth && t->frames[t->depth - 1].ip != IP_HTML
+           && t->frames[t->depth - 1].ip != IP_TEXT)
+        t->depth--;
+}
+
+static void m_push(m_tree_t *t, int ns, int ip, const m_name_t *name)
+{
+    if (t->depth == RAI_SCAN_FOREIGN_MAX) {
+        t->lost = 1;
+        return;
+    }
+    t->frames[t->depth].ns = ns;
+    t->frames[t->depth].ip = ip;
+    t->frames[t->depth].name = *name;
+    t->depth++;
+}
+
+static const char *const m_breakout_tags[] = {
+    "b", "big", "blockquote", "body", "br", "center", "code", "dd", "div",
+    "dl", "dt", "em", "embed", "h1", "h2", "h3", "h4", "h5", "h6", "head",
+    "hr", "i", "img", "li", "listing", "menu", "meta", "nobr", "ol", "p",
+    "pre", "ruby", "s", "small", "span", "strong", "strike", "sub", "sup",
+    "table", "tt", "u", "ul", "var", NULL
+};
+
+/* The tree construction dispatcher for a start tag: HTML rules (1) or
+ * "in foreign content" (0); a breakout tag pops first. */
+static int m_start_is_html(m_tree_t *t, const m_name_t *name)
+{
+    static const char *const glyphs[] = { "mglyph", "malignmark", NULL };
+    const m_frame_t *top = m_top(t);
+
+    if (!top || top->ip == IP_HTML)
+        return 1;
+    if (top->ip == IP_TEXT && !m_in_list(name, glyphs))
+        return 1;
+    if (top->ns == F_MATH && m_name_is(&top->name, "annotation-xml")
+        && m_name_is(name, "svg"))
+        return 1;
+    if (m_in_list(name, m_breakout_tags)) {
+        m_breakout(t);
+        return 1;
+    }
+    return 0;
+}
+
+/* A foreign start tag is emitted. */
+static void m_foreign_start(m_tree_t *t, const m_name_t *name,
+                            int self_closing, int font_attr, int html_encoding)
+{
+    static const char *const svg_ip[] = { "foreignobject", "desc", "title", NULL };
+    static const char *const math_text[] = { "mi", "mo", "mn", "ms", "mtext", NULL };
+    int ns = m_top(t)->ns, ip = IP_NONE;
+
+    if (m_name_is(name, "font") && font_attr) {
+        m_breakout(t);
+        return;
+    }
+    if (self_closing)
+        return;
+    if (ns == F_SVG && m_in_list(name, svg_ip))
+        ip = IP_HTML;
+    else if (ns == F_MATH && m_in_list(name, math_text))
+        ip = IP_TEXT;
+    else if (ns == F_MATH && m_name_is(name, "annotation-xml"))
+        ip = html_encoding ? IP_HTML : IP_ANNOT;
+    m_push(t, ns, ip, name);
+}
+
+/* An end tag is emitted in foreign content. */
+static void m_foreign_end(m_tree_t *t, const m_name_t *name)
+{
+    if (m_name_is(name, "br") || m_name_is(name, "p")) {
+        m_breakout(t);
+        return;
+    }
+    for (int d = t->depth; d > 0; d--)
+        if (m_same_key(&t->frames[d - 1].name, name)) {
+            t->depth = d - 1;
+            return;
+        }
+}
+
+int rai_model_scan(const rai_scan_elements_t *elements, int report_scripts,
+                   const char *p, size_t len,
+                   rai_model_found_fn *found, void *ctx)
 {
     static const char *const rcdata[] = { "title", "textarea" };
     static const char *const rawtext[] = {
@@ -106,7 +237,15 @@ void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
     m_name_t name = { { 0 }, 0 };      /* tag being read */
     m_name_t raw = { { 0 }, 0 };       /* last raw-text start tag */
     m_name_t tmp = { { 0 }, 0 };       /* temporary buffer */
+    m_name_t attr = { { 0 }, 0 };      /* attribute name, then value */
+    m_tree_t tree;
+    int html_tag = 1;                  /* HTML rules for this start tag */
+    int raw_end = 0;                   /* end tag of a raw-text element */
+    int self_closing = 0, font_attr = 0, encoding_seen = 0;
+    int encoding_value = 0, html_encoding = 0;
     size_t i = 0;
+
+    memset(&tree, 0, sizeof(tree));
 
     /* not do-while(0): "continue" must reach the byte loop */
 #define RECONSUME(s) { st = (s); continue; }
@@ -144,9 +283,17 @@ void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
             RECONSUME(M_BOGUS_COMMENT);
         case M_TAG_NAME:
             if (m_space(c) || c == '/' || c == '>') {
-                if (!end_tag && name.len <= RAI_SCAN_NAME_MAX
-                    && rai_model_name_matches(elements, name.bytes, name.len))
-                    found(ctx, i);
+                raw_end = 0;
+                if (!end_tag) {
+                    html_tag = m_start_is_html(&tree, &name);
+                    self_closing = font_attr = encoding_seen = 0;
+                    encoding_value = html_encoding = 0;
+                    if (html_tag && name.len <= RAI_SCAN_NAME_MAX
+                        && rai_model_name_matches(elements, name.bytes, name.len))
+                        found(ctx, i, 0);
+                    else if (html_tag && report_scripts && m_name_is(&name, "script"))
+                        found(ctx, i, 1);
+                }
                 if (c == '>')
                     goto emit;
                 NEXT(c == '/' ? M_SELF_CLOSING : M_BEFORE_ATTR_NAME);
@@ -158,14 +305,25 @@ void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
                 NEXT(M_BEFORE_ATTR_NAME);
             if (c == '/' || c == '>')
                 RECONSUME(M_AFTER_ATTR_NAME);
-            if (c == '=')
+            attr.len = 0;
+            if (c == '=') {
+                m_name_add(&attr, c);
                 NEXT(M_ATTR_NAME);
+            }
             RECONSUME(M_ATTR_NAME);
         case M_ATTR_NAME:
-            if (m_space(c) || c == '/' || c == '>')
+            if (m_space(c) || c == '/' || c == '>' || c == '=') {
+                /* leaving the attribute name state */
+                font_attr |= m_name_is(&attr, "color") || m_name_is(&attr, "face")
+                             || m_name_is(&attr, "size");
+                encoding_value = !encoding_seen && m_name_is(&attr, "encoding");
+                encoding_seen |= encoding_value;
+                attr.len = 0;
+                if (c == '=')
+                    NEXT(M_BEFORE_ATTR_VALUE);
                 RECONSUME(M_AFTER_ATTR_NAME);
-            if (c == '=')
-                NEXT(M_BEFORE_ATTR_VALUE);
+            }
+            m_name_add(&attr, m_lower(c));
             NEXT(M_ATTR_NAME);
         case M_AFTER_ATTR_NAME:
             if (m_space(c))
@@ -176,6 +334,7 @@ void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
                 NEXT(M_BEFORE_ATTR_VALUE);
             if (c == '>')
                 goto emit;
+            attr.len = 0;
             RECONSUME(M_ATTR_NAME);
         case M_BEFORE_ATTR_VALUE:
             if (m_space(c))
@@ -184,19 +343,29 @@ void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
                 NEXT(M_ATTR_VALUE_DQ);
             if (c == '\'')
                 NEXT(M_ATTR_VALUE_SQ);
-            if (c == '>')
+            if (c == '>') {
+                encoding_value = 0;
                 goto emit;
+            }
             RECONSUME(M_ATTR_VALUE_UQ);
         case M_ATTR_VALUE_DQ:
-            NEXT(c == '"' ? M_AFTER_ATTR_VALUE_Q : M_ATTR_VALUE_DQ);
         case M_ATTR_VALUE_SQ:
-            NEXT(c == '\'' ? M_AFTER_ATTR_VALUE_Q : M_ATTR_VALUE_SQ);
         case M_ATTR_VALUE_UQ:
-            if (m_space(c))
-                NEXT(M_BEFORE_ATTR_NAME);
-            if (c == '>')
-                goto emit;
-            NEXT(M_ATTR_VALUE_UQ);
+            if (st == M_ATTR_VALUE_DQ ? c == '"'
+                : st == M_ATTR_VALUE_SQ ? c == '\''
+                : m_space(c) || c == '>') {
+                /* the value ends */
+                if (encoding_value)
+                    html_encoding = m_name_is(&attr, "text/html")
+                                    || m_name_is(&attr, "application/xhtml+xml");
+                encoding_value = 0;
+                if (c == '>')
+                    goto emit;
+                NEXT(st == M_ATTR_VALUE_UQ ? M_BEFORE_ATTR_NAME
+                                           : M_AFTER_ATTR_VALUE_Q);
+            }
+            m_name_add(&attr, m_lower(c));
+            NEXT(st);
         case M_AFTER_ATTR_VALUE_Q:
             if (m_space(c))
                 NEXT(M_BEFORE_ATTR_NAME);
@@ -206,8 +375,10 @@ void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
                 goto emit;
             RECONSUME(M_BEFORE_ATTR_NAME);
         case M_SELF_CLOSING:
-            if (c == '>')
+            if (c == '>') {
+                self_closing = 1;
                 goto emit;
+            }
             RECONSUME(M_BEFORE_ATTR_NAME);
         case M_MARKUP_DECL_OPEN:
             /* DOCTYPE ends at the first '>' in every one of its states, and
@@ -216,6 +387,12 @@ void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
             if (i + 1 < len && p[i] == '-' && p[i + 1] == '-') {
                 i += 2;
                 st = M_COMMENT_START;
+                continue;
+            }
+            /* "adjusted current node not in the HTML namespace" */
+            if (tree.depth && i + 7 <= len && memcmp(p + i, "[CDATA[", 7) == 0) {
+                i += 7;
+                st = M_CDATA;
                 continue;
             }
             RECONSUME(M_BOGUS_COMMENT);
@@ -302,6 +479,7 @@ void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
                               && memcmp(tmp.bytes, raw.bytes, raw.len) == 0;
             if ((m_space(c) || c == '/' || c == '>') && appropriate) {
                 end_tag = 1;
+                raw_end = 1;    /* its element is HTML: no foreign frame */
                 name = tmp;
                 if (c == '>')
                     goto emit;
@@ -322,7 +500,7 @@ void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
                 tmp.len = 0;
                 NEXT(M_SCRIPT_END_TAG_OPEN);
             }
-            if (c == '!' && script_escapes)
+            if (c == '!')
                 NEXT(M_SCRIPT_ESC_START);
             RECONSUME(M_SCRIPT);
         case M_SCRIPT_ESC_START:
@@ -404,6 +582,18 @@ void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
             RECONSUME(M_SCRIPT_DESC);
         case M_PLAINTEXT:
             NEXT(M_PLAINTEXT);
+        case M_CDATA:
+            NEXT(c == ']' ? M_CDATA_BRACKET : M_CDATA);
+        case M_CDATA_BRACKET:
+            if (c == ']')
+                NEXT(M_CDATA_END);
+            RECONSUME(M_CDATA);
+        case M_CDATA_END:
+            if (c == ']')
+                NEXT(M_CDATA_END);
+            if (c == '>')
+                NEXT(M_DATA);
+            RECONSUME(M_CDATA);
         default:
             abort();
         }
@@ -412,7 +602,19 @@ void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
         /* c == '>' ends the tag; the tree builder picks the next state */
         i++;
         st = M_DATA;
-        if (!end_tag) {
+        if (end_tag) {
+            if (tree.depth && !raw_end)
+                m_foreign_end(&tree, &name);
+        }
+        else if (!html_tag) {
+            m_foreign_start(&tree, &name, self_closing, font_attr, html_encoding);
+        }
+        else if (m_name_is(&name, "svg") || m_name_is(&name, "math")) {
+            if (!self_closing)
+                m_push(&tree, m_name_is(&name, "svg") ? F_SVG : F_MATH,
+                       IP_NONE, &name);
+        }
+        else {
             for (size_t k = 0; k < sizeof(rcdata) / sizeof(rcdata[0]); k++)
                 if (m_name_is(&name, rcdata[k]))
                     st = M_RCDATA;
@@ -426,7 +628,14 @@ void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
             if (st != M_DATA)
                 raw = name;
         }
+        self_closing = 0;
+        if (tree.lost)
+            return 0;           /* as rai_scan: nothing more, not in text */
     }
 #undef RECONSUME
 #undef NEXT
+    if (st != M_DATA || tree.lost)
+        return 0;
+    return !tree.depth || tree.frames[tree.depth - 1].ip == IP_HTML
+           || tree.frames[tree.depth - 1].ip == IP_TEXT;
 }

@@ -7,9 +7,10 @@
  * Tree construction is reduced to what decides the tokenizer state: a
  * start tag named title or textarea switches to RCDATA; style, xmp,
  * iframe, noembed, noframes, noscript to RAWTEXT; script to script data;
- * plaintext to PLAINTEXT.  CR counts as whitespace (it is LF after input
- * preprocessing).  Foreign content (SVG, MathML) is not modelled, as in
- * rai_scan.
+ * plaintext to PLAINTEXT, svg and math open foreign content, whose
+ * elements are followed on a stack (integration points, breakout tags,
+ * CDATA sections) as rai_scan.c describes.  CR counts as whitespace (it is
+ * LF after input preprocessing).
  */
 #ifndef SCAN_MODEL_H
 #define SCAN_MODEL_H
@@ -18,16 +19,17 @@
 
 #include "rai_scan.h"
 
-typedef void rai_model_found_fn(void *ctx, size_t offset);
+/* script: the report is of a <script> start tag, not of a widget. */
+typedef void rai_model_found_fn(void *ctx, size_t offset, int script);
 
-/* Calls found(ctx, offset) for each widget start tag, offset being that of
- * the byte that ends its name (where rai_scan_next would stop).
- * script_escapes: model the "script data (double) escaped" states, in
- * which "</script>" after "<!--<script>" does not end a script; rai_scan
- * leaves them out on purpose. */
-void rai_model_scan(const rai_scan_elements_t *elements, int script_escapes,
-                    const char *page, size_t len,
-                    rai_model_found_fn *found, void *ctx);
+/* Calls found(ctx, offset, 0) for each widget start tag, offset being that
+ * of the byte that ends its name (where rai_scan_next would stop), and,
+ * with report_scripts, found(ctx, offset, 1) for each script start tag
+ * that starts script data.  Returns what rai_scan_in_text would say at the
+ * end of the page. */
+int rai_model_scan(const rai_scan_elements_t *elements, int report_scripts,
+                   const char *page, size_t len,
+                   rai_model_found_fn *found, void *ctx);
 
 /* Pattern match as rai_scan.h describes it: '*' is one or more name
  * characters (ASCII letters, digits, '-', '.', '_', any non-ASCII byte). */
