@@ -26,6 +26,8 @@
 #include "rai_flight.h"
 #include "rai_backoff.h"
 #include "rai_seal.h"
+#include "rai_tag.h"
+#include "rai_rewrite.h"
 
 /* every glue file logs under the module (LogLevel rai_embed:...) */
 APLOG_USE_MODULE(rai_embed);
@@ -33,9 +35,6 @@ APLOG_USE_MODULE(rai_embed);
 #define RAI_EMBED_FILTER "RAI_EMBED"
 #define RAI_EMBED_NOTE   "rai-embed"
 #define RAI_EMBED_HANDLER "rai-embed-token"
-/* Pass scanned data on once this much has gathered, so that reading a
- * large file never holds more than this in memory. */
-#define RAI_EMBED_PASS_BYTES (64 * 1024)
 /* Seconds between two warnings of one kind in one process. */
 #define RAI_EMBED_WARN_INTERVAL 30
 
@@ -82,15 +81,17 @@ typedef struct {
     rai_scan_elements_t elements;
     apr_array_header_t *content_types;
     const char *refresh_script;     /* the <script> element, "" for none */
+    int mode;                       /* RAI_EMBED_MODE_*, -1: unset */
+    int fallback;                   /* RAI_EMBED_MODE_*, -1: unset */
+    apr_array_header_t *trusted;    /* RaiEmbedTrustedHosts, NULL: default */
+    rai_hosts_t hosts;
+    apr_array_header_t *scripts;    /* RaiEmbedScripts, NULL: default */
 } rai_embed_dir_conf;
 
-typedef struct {
-    rai_scan_t scan;
-    apr_bucket_brigade *out;
-    apr_size_t out_bytes;
-    const char *attr;               /* NULL until the first widget */
-    apr_size_t attr_len;
-} rai_embed_ctx;
+/* RaiEmbedMode and RaiEmbedFallback. */
+#define RAI_EMBED_MODE_TOKEN      0
+#define RAI_EMBED_MODE_ATTRIBUTES 1
+#define RAI_EMBED_FALLBACK_NONE   0
 
 /* Per process, set in post_config and child_init. */
 extern const rai_scan_elements_t rai_embed_default_elements;
@@ -105,7 +106,7 @@ extern rai_flight_table_t *rai_embed_flights;
 /* One warning per interval and kind, per process; the rest go to debug. */
 enum {
     RAI_WARN_TOKEN, RAI_WARN_IDENTITY, RAI_WARN_CONFIG, RAI_WARN_CACHE,
-    RAI_WARN_BACKOFF, RAI_WARN_SEAL, RAI_WARN_KINDS
+    RAI_WARN_BACKOFF, RAI_WARN_SEAL, RAI_WARN_MARKUP, RAI_WARN_KINDS
 };
 int rai_embed_warn_level(int kind);
 
@@ -166,9 +167,9 @@ const char *rai_embed_outcome_note(rai_embed_outcome_e outcome);
 void rai_embed_request_token(request_rec *r,
                              rai_embed_before_wait_t *before_wait,
                              void *baton, rai_embed_result_t *result);
-const char *rai_embed_attribute(request_rec *r,
-                                rai_embed_before_wait_t *before_wait,
-                                void *baton);
+/* The identity httpd accepted for r: fills result->identity and returns
+ * 1, or sets result->outcome (anonymous, refused) and returns 0. */
+int rai_embed_identity_for(request_rec *r, rai_embed_result_t *result);
 
 /* --- mod_rai_embed_refresh.c -------------------------------------------- */
 
@@ -179,6 +180,7 @@ const char *rai_embed_refresh_script_element(apr_pool_t *p, const char *path);
 /* --- mod_rai_embed_filter.c --------------------------------------------- */
 
 void rai_embed_insert_filter(request_rec *r);
+int rai_embed_media_type_is(const char *content_type, const char *type);
 /* Registers RAI_EMBED and RAI_EMBED_HEADERS. */
 void rai_embed_filter_register(apr_pool_t *p);
 

@@ -70,6 +70,8 @@ void *rai_embed_create_dir_conf(apr_pool_t *p, char *dir)
 
     (void)dir;
     conf->enabled = -1;
+    conf->mode = -1;
+    conf->fallback = -1;
     return conf;
 }
 
@@ -94,6 +96,17 @@ void *rai_embed_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
                                              : base->content_types;
     conf->refresh_script = add->refresh_script ? add->refresh_script
                                                : base->refresh_script;
+    conf->mode = add->mode != -1 ? add->mode : base->mode;
+    conf->fallback = add->fallback != -1 ? add->fallback : base->fallback;
+    if (add->trusted) {
+        conf->trusted = add->trusted;
+        conf->hosts = add->hosts;
+    }
+    else {
+        conf->trusted = base->trusted;
+        conf->hosts = base->hosts;
+    }
+    conf->scripts = add->scripts ? add->scripts : base->scripts;
     return conf;
 }
 
@@ -457,6 +470,77 @@ static const char *rai_embed_set_refresh_script(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *rai_embed_set_mode(cmd_parms *cmd, void *dconf,
+                                      const char *arg)
+{
+    rai_embed_dir_conf *conf = dconf;
+
+    if (!strcasecmp(arg, "token")) {
+        conf->mode = RAI_EMBED_MODE_TOKEN;
+    }
+    else if (!strcasecmp(arg, "attributes")) {
+        conf->mode = RAI_EMBED_MODE_ATTRIBUTES;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "RaiEmbedMode: '%s' is neither token "
+                            "nor attributes", arg);
+    }
+    return NULL;
+}
+
+static const char *rai_embed_set_fallback(cmd_parms *cmd, void *dconf,
+                                          const char *arg)
+{
+    rai_embed_dir_conf *conf = dconf;
+
+    if (!strcasecmp(arg, "none")) {
+        conf->fallback = RAI_EMBED_FALLBACK_NONE;
+    }
+    else if (!strcasecmp(arg, "attributes")) {
+        conf->fallback = RAI_EMBED_MODE_ATTRIBUTES;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "RaiEmbedFallback: '%s' is neither "
+                            "none nor attributes", arg);
+    }
+    return NULL;
+}
+
+static const char *rai_embed_add_trusted_host(cmd_parms *cmd, void *dconf,
+                                              const char *arg)
+{
+    rai_embed_dir_conf *conf = dconf;
+    const char *why = rai_hosts_pattern_check(arg);
+
+    if (why) {
+        return apr_psprintf(cmd->pool, "RaiEmbedTrustedHosts: '%s': %s", arg,
+                            why);
+    }
+    if (!conf->trusted) {
+        conf->trusted = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(conf->trusted, const char *) = arg;
+    conf->hosts.patterns = (const char *const *)conf->trusted->elts;
+    conf->hosts.count = conf->trusted->nelts;
+    return NULL;
+}
+
+static const char *rai_embed_add_script(cmd_parms *cmd, void *dconf,
+                                        const char *arg)
+{
+    rai_embed_dir_conf *conf = dconf;
+    const char *why = rai_scripts_pattern_check(arg);
+
+    if (why) {
+        return apr_psprintf(cmd->pool, "RaiEmbedScripts: '%s': %s", arg, why);
+    }
+    if (!conf->scripts) {
+        conf->scripts = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(conf->scripts, const char *) = arg;
+    return NULL;
+}
+
 /* Whether an environment value holds a secret.  Long secrets count
  * anywhere in it (a proxy URL in ${VAR}), short ones only whole. */
 static int rai_embed_holds_secret(const char *value, const char *secret)
@@ -531,6 +615,21 @@ const command_rec rai_embed_cmds[] = {
                   RSRC_CONF | ACCESS_CONF, "URL-PATH of a rai-embed-token "
                   "handler: pages with widgets get a script that renews "
                   "their token from it; none for no script"),
+    AP_INIT_TAKE1("RaiEmbedMode", rai_embed_set_mode, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO, "token (default): "
+                  "write an embed token into widgets; attributes: write the "
+                  "user's data-* identifiers instead (Attribute Auth)"),
+    AP_INIT_TAKE1("RaiEmbedFallback", rai_embed_set_fallback, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO, "none (default) or "
+                  "attributes: what widgets get when no token can be had"),
+    AP_INIT_ITERATE("RaiEmbedTrustedHosts", rai_embed_add_trusted_host, NULL,
+                    RSRC_CONF | ACCESS_CONF, "Hosts a widget's URL attributes "
+                    "may name and still get a token; *.example.com matches "
+                    "its subdomains (default returning.ai *.returning.ai)"),
+    AP_INIT_ITERATE("RaiEmbedScripts", rai_embed_add_script, NULL,
+                    RSRC_CONF | ACCESS_CONF, "src patterns of Attribute Auth "
+                    "embed scripts ('*' matches any run; default "
+                    "*/widget-loader.js)"),
     AP_INIT_TAKE1("RaiEmbedCache", rai_embed_set_cache, NULL, RSRC_CONF,
                   "The shared object cache for tokens: shmcb (default), "
                   "PROVIDER:ARGS such as memcache:host:port, or none"),

@@ -27,23 +27,29 @@
 
 static ap_filter_rec_t *rai_embed_headers_handle;
 
+/* Whether a Content-Type value (parameters ignored) is type. */
+int rai_embed_media_type_is(const char *content_type, const char *type)
+{
+    apr_size_t len;
+
+    if (!content_type) {
+        return 0;
+    }
+    len = strcspn(content_type, "; \t");
+    return strlen(type) == len && !strncasecmp(type, content_type, len);
+}
+
 static int rai_embed_type_matches(request_rec *r, rai_embed_dir_conf *dconf)
 {
     const char *const *types = rai_embed_default_types;
     int count = 2, i;
-    apr_size_t len;
 
-    if (!r->content_type) {
-        return 0;
-    }
     if (dconf->content_types) {
         types = (const char *const *)dconf->content_types->elts;
         count = dconf->content_types->nelts;
     }
-    len = strcspn(r->content_type, "; \t");     /* no parameters */
     for (i = 0; i < count; i++) {
-        if (strlen(types[i]) == len
-            && !strncasecmp(types[i], r->content_type, len)) {
+        if (rai_embed_media_type_is(r->content_type, types[i])) {
             return 1;
         }
     }
@@ -203,193 +209,244 @@ static apr_status_t rai_embed_headers_filter(ap_filter_t *f,
     return ap_pass_brigade(f->next, bb);
 }
 
-static apr_status_t rai_embed_pass(ap_filter_t *f, rai_embed_ctx *ctx)
-{
-    apr_status_t rv = ap_pass_brigade(f->next, ctx->out);
+/* One response being rewritten. */
+typedef struct {
+    ap_filter_t *f;
+    rai_rewrite_t *rewrite;
+    rai_rewrite_hooks_t hooks;
+    int decided;                    /* the attributes below are known */
+    const char *token_attr;         /* " embed-token=..." or "" */
+    const char *identity_attr;      /* " data-...=..." or "" */
+    int renewable;                  /* a widget got a token */
+} rai_embed_ctx;
 
-    apr_brigade_cleanup(ctx->out);
-    ctx->out_bytes = 0;
-    return rv;
+static const char *const rai_embed_default_hosts[] = {
+    "returning.ai", "*.returning.ai"
+};
+static const rai_hosts_t rai_embed_default_trusted = {
+    rai_embed_default_hosts, 2
+};
+static const char *const rai_embed_default_scripts[] = {
+    "*/widget-loader.js"
+};
+
+static rai_embed_dir_conf *rai_embed_dconf(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &rai_embed_module);
+}
+
+static int rai_embed_mode(const rai_embed_dir_conf *dconf)
+{
+    return dconf->mode == -1 ? RAI_EMBED_MODE_TOKEN : dconf->mode;
+}
+
+/* Whether widgets may get the identity as attributes in this scope. */
+static int rai_embed_attributes_wanted(const rai_embed_dir_conf *dconf)
+{
+    return rai_embed_mode(dconf) == RAI_EMBED_MODE_ATTRIBUTES
+           || dconf->fallback == RAI_EMBED_MODE_ATTRIBUTES;
+}
+
+static apr_status_t rai_embed_pass(void *baton, apr_bucket_brigade *bb)
+{
+    rai_embed_ctx *ctx = baton;
+
+    return ap_pass_brigade(ctx->f->next, bb);
 }
 
 /* Before the filter waits for the token API: the page so far goes to the
  * client, and a client that has gone costs no token request. */
 static apr_status_t rai_embed_flush_out(void *baton)
 {
-    ap_filter_t *f = baton;
-    rai_embed_ctx *ctx = f->ctx;
-    apr_status_t rv;
+    rai_embed_ctx *ctx = baton;
+    apr_status_t rv = rai_rewrite_flush(ctx->rewrite);
 
-    APR_BRIGADE_INSERT_TAIL(ctx->out,
-                            apr_bucket_flush_create(f->c->bucket_alloc));
-    rv = rai_embed_pass(f, ctx);
-    return rv == APR_SUCCESS && f->c->aborted ? APR_ECONNABORTED : rv;
+    return rv == APR_SUCCESS && ctx->f->c->aborted ? APR_ECONNABORTED : rv;
+}
+
+/* What this response's elements get, decided once, at the first element
+ * that may get something. */
+static void rai_embed_decide(rai_embed_ctx *ctx)
+{
+    request_rec *r = ctx->f->r;
+    rai_embed_dir_conf *dconf = rai_embed_dconf(r);
+    rai_embed_result_t result;
+
+    ctx->decided = 1;
+    ctx->token_attr = ctx->identity_attr = "";
+    if (rai_embed_mode(dconf) == RAI_EMBED_MODE_ATTRIBUTES) {
+        memset(&result, 0, sizeof(result));
+        rai_embed_identity_for(r, &result);
+        apr_table_setn(r->notes, RAI_EMBED_NOTE,
+                       rai_embed_outcome_note(result.outcome));
+    }
+    else {
+        rai_embed_request_token(r, rai_embed_flush_out, ctx, &result);
+        if (RAI_EMBED_HAS_TOKEN(&result)) {
+            ctx->token_attr = apr_pstrcat(r->pool, " embed-token=\"",
+                                          result.token.token, "\"", NULL);
+            return;
+        }
+        if (dconf->fallback != RAI_EMBED_MODE_ATTRIBUTES) {
+            return;
+        }
+    }
+    /* Attribute Auth: the identity httpd accepted, as data-* attributes */
+    if (result.identity && result.outcome != RAI_EMBED_OUTCOME_ANONYMOUS
+        && result.outcome != RAI_EMBED_OUTCOME_REFUSED) {
+        ctx->identity_attr = rai_identity_attributes(r->pool, result.identity);
+        apr_table_setn(r->notes, RAI_EMBED_NOTE, "attributes");
+    }
+}
+
+/* rai_rewrite's attribute() hook: what goes after an element's name. */
+static const char *rai_embed_on_element(void *baton, rai_rewrite_kind_e kind,
+                                        const rai_tag_t *tag)
+{
+    rai_embed_ctx *ctx = baton;
+    request_rec *r = ctx->f->r;
+    rai_embed_dir_conf *dconf = rai_embed_dconf(r);
+    const char *bad = NULL, *src;
+    apr_size_t len;
+
+    if (!rai_tag_done(tag)) {
+        rai_embed_log_limited(RAI_WARN_MARKUP, 0, r, "RAI0038: a %s start tag "
+                              "longer than %d bytes, or cut short by the end "
+                              "of the page, passed unchanged",
+                              kind == RAI_REWRITE_SCRIPT ? "<script>" : "widget",
+                              RAI_TAG_LIMIT);
+        return "";
+    }
+    if (!rai_tag_urls_trusted(tag, dconf->trusted ? &dconf->hosts
+                                                  : &rai_embed_default_trusted,
+                              &bad)) {
+        rai_embed_log_limited(RAI_WARN_MARKUP, 0, r, "RAI0039: a %s whose "
+                              "%s names a host outside RaiEmbedTrustedHosts "
+                              "gets nothing",
+                              kind == RAI_REWRITE_SCRIPT ? "<script>" : "widget",
+                              bad ? bad : "URL");
+        return "";
+    }
+    if (kind == RAI_REWRITE_SCRIPT) {
+        src = rai_tag_src(tag, &len);
+        if (!src || !(dconf->scripts
+                      ? rai_scripts_match(src, len,
+                                          (const char *const *)
+                                          dconf->scripts->elts,
+                                          dconf->scripts->nelts)
+                      : rai_scripts_match(src, len, rai_embed_default_scripts,
+                                          1))) {
+            return "";
+        }
+    }
+    if (!ctx->decided) {
+        rai_embed_decide(ctx);
+    }
+    if (!*ctx->token_attr && !*ctx->identity_attr) {
+        return NULL;        /* nothing for this response: scan no further */
+    }
+    if (kind == RAI_REWRITE_WIDGET && *ctx->token_attr) {
+        ctx->renewable = 1;
+        return ctx->token_attr;
+    }
+    return ctx->identity_attr;
+}
+
+/* rai_rewrite's at_end() hook: pages whose widgets got a token can renew
+ * it.  Only in HTML (in XHTML nothing may follow the root element), and
+ * only where a tag may start (not in an unclosed comment). */
+static const char *rai_embed_at_end(void *baton, const rai_rewrite_t *rewrite)
+{
+    rai_embed_ctx *ctx = baton;
+    request_rec *r = ctx->f->r;
+    rai_embed_dir_conf *dconf = rai_embed_dconf(r);
+
+    if (ctx->renewable && dconf->refresh_script && *dconf->refresh_script
+        && rai_rewrite_in_text(rewrite)
+        && rai_embed_media_type_is(r->content_type, "text/html")) {
+        return dconf->refresh_script;
+    }
+    return NULL;
+}
+
+static void rai_embed_trouble(void *baton, const char *what)
+{
+    rai_embed_ctx *ctx = baton;
+
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, ctx->f->r, "RAI0017: cannot "
+                  "split a %s bucket: rest of the response passed on "
+                  "unchanged", what);
+}
+
+static rai_embed_ctx *rai_embed_ctx_create(ap_filter_t *f)
+{
+    request_rec *r = f->r;
+    rai_embed_dir_conf *dconf = rai_embed_dconf(r);
+    rai_embed_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+
+    ctx->f = f;
+    ctx->hooks.attribute = rai_embed_on_element;
+    ctx->hooks.pass = rai_embed_pass;
+    ctx->hooks.at_end = rai_embed_at_end;
+    ctx->hooks.trouble = rai_embed_trouble;
+    ctx->hooks.baton = ctx;
+    ctx->rewrite = rai_rewrite_create(r->pool, f->c->bucket_alloc,
+                                      dconf->patterns
+                                      ? &dconf->elements
+                                      : &rai_embed_default_elements,
+                                      rai_embed_attributes_wanted(dconf),
+                                      &ctx->hooks);
+    return ctx;
+}
+
+/* First call: what to do with this response. */
+static rai_embed_action_e rai_embed_first_call(ap_filter_t *f)
+{
+    request_rec *r = f->r;
+    rai_embed_action_e action;
+
+    if (!apr_table_get(r->notes, RAI_EMBED_NOTE)) {
+        apr_table_setn(r->notes, RAI_EMBED_NOTE, "none");
+    }
+    /* a second RAI_EMBED in one chain (RaiEmbed On and SetOutputFilter)
+     * leaves the work to the first */
+    action = ap_get_module_config(r->request_config, &rai_embed_module)
+             ? RAI_EMBED_ACTION_SKIP : rai_embed_action(f);
+    ap_set_module_config(r->request_config, &rai_embed_module, f);
+    if (action != RAI_EMBED_ACTION_SKIP) {
+        /* a slice of a per-user rewrite cannot be resumed: the byterange
+         * filter after us must see no Range */
+        apr_table_unset(r->headers_in, "Range");
+        apr_table_unset(r->headers_in, "If-Range");
+        ap_add_output_filter_handle(rai_embed_headers_handle, NULL, r,
+                                    r->connection);
+    }
+    return action;
 }
 
 static apr_status_t rai_embed_out_filter(ap_filter_t *f,
                                          apr_bucket_brigade *bb)
 {
-    request_rec *r = f->r;
     rai_embed_ctx *ctx = f->ctx;
     apr_status_t rv;
 
     if (!ctx) {
-        rai_embed_dir_conf *dconf =
-            ap_get_module_config(r->per_dir_config, &rai_embed_module);
-        rai_embed_action_e action;
-
-        if (!apr_table_get(r->notes, RAI_EMBED_NOTE)) {
-            apr_table_setn(r->notes, RAI_EMBED_NOTE, "none");
-        }
-        /* a second RAI_EMBED in one chain (RaiEmbed On and SetOutputFilter)
-         * leaves the work to the first */
-        action = ap_get_module_config(r->request_config, &rai_embed_module)
-                 ? RAI_EMBED_ACTION_SKIP : rai_embed_action(f);
-        ap_set_module_config(r->request_config, &rai_embed_module, f);
-        if (action != RAI_EMBED_ACTION_SKIP) {
-            /* a slice of a per-user rewrite cannot be resumed: the
-             * byterange filter after us must see no Range */
-            apr_table_unset(r->headers_in, "Range");
-            apr_table_unset(r->headers_in, "If-Range");
-            ap_add_output_filter_handle(rai_embed_headers_handle, NULL, r,
-                                        r->connection);
-        }
-        if (action != RAI_EMBED_ACTION_SCAN) {
+        if (rai_embed_first_call(f) != RAI_EMBED_ACTION_SCAN) {
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }
-        f->ctx = ctx = apr_pcalloc(r->pool, sizeof(*ctx));
-        rai_scan_init(&ctx->scan, dconf->patterns ? &dconf->elements
-                                                  : &rai_embed_default_elements);
-        ctx->out = apr_brigade_create(r->pool, f->c->bucket_alloc);
+        f->ctx = ctx = rai_embed_ctx_create(f);
     }
-
-    while (!APR_BRIGADE_EMPTY(bb)) {
-        apr_bucket *b = APR_BRIGADE_FIRST(bb);
-        const char *data;
-        apr_size_t len;
-
-        if (APR_BUCKET_IS_METADATA(b)) {
-            if (APR_BUCKET_IS_EOS(b) && ctx->attr_len) {
-                rai_embed_dir_conf *dconf =
-                    ap_get_module_config(r->per_dir_config,
-                                         &rai_embed_module);
-                /* widgets got a token: the page can renew it.  Only in
-                 * HTML (in XHTML nothing may follow the root element), and
-                 * only where a tag may start (not in an unclosed comment) */
-                if (dconf->refresh_script && *dconf->refresh_script
-                    && rai_scan_in_text(&ctx->scan)
-                    && !strncasecmp(r->content_type, "text/html", 9)
-                    && strcspn(r->content_type, "; \t") == 9) {
-                    APR_BRIGADE_INSERT_TAIL(ctx->out,
-                        apr_bucket_immortal_create(dconf->refresh_script,
-                                                   strlen(dconf->refresh_script),
-                                                   f->c->bucket_alloc));
-                }
-            }
-            APR_BUCKET_REMOVE(b);
-            APR_BRIGADE_INSERT_TAIL(ctx->out, b);
-            if (APR_BUCKET_IS_FLUSH(b) || APR_BUCKET_IS_EOS(b)) {
-                if ((rv = rai_embed_pass(f, ctx)) != APR_SUCCESS) {
-                    return rv;
-                }
-            }
-            continue;
-        }
-
-#if APR_HAS_MMAP
-        if (APR_BUCKET_IS_FILE(b)) {
-            /* read, not map: mapping a file for one response, then unmapping
-             * it, costs every thread of the process a TLB flush */
-            apr_bucket_file_enable_mmap(b, 0);
-        }
-#endif
-        rv = apr_bucket_read(b, &data, &len, APR_NONBLOCK_READ);
-        if (APR_STATUS_IS_EAGAIN(rv)) {
-            /* the source is slow (a CGI pipe): send what we have first */
-            APR_BRIGADE_INSERT_TAIL(ctx->out,
-                                    apr_bucket_flush_create(f->c->bucket_alloc));
-            if ((rv = rai_embed_pass(f, ctx)) != APR_SUCCESS) {
-                return rv;
-            }
-            rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
-        }
-        if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "RAI0016: cannot "
-                          "read the response body");
-            return rv;
-        }
-
-        for (;;) {
-            apr_size_t at = rai_scan_next(&ctx->scan, data, len);
-            apr_bucket *rest;
-
-            if (at == len) {
-                break;
-            }
-            if (!ctx->attr) {
-                /* the page up to the first widget is ours to send while the
-                 * token is fetched */
-                if (at && apr_bucket_split(b, at) == APR_SUCCESS) {
-                    rest = APR_BUCKET_NEXT(b);
-                    APR_BUCKET_REMOVE(b);
-                    APR_BRIGADE_INSERT_TAIL(ctx->out, b);
-                    ctx->out_bytes += at;
-                    b = rest;
-                    data += at;
-                    len -= at;
-                    at = 0;
-                }
-                ctx->attr = rai_embed_attribute(r, rai_embed_flush_out, f);
-                ctx->attr_len = strlen(ctx->attr);
-            }
-            if (!ctx->attr_len) {
-                break;          /* nothing to insert, now or later */
-            }
-            /* split before the byte that ends the name; the attribute goes
-             * between the halves */
-            if (apr_bucket_split(b, at) != APR_SUCCESS) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "RAI0017: cannot "
-                              "split a %s bucket: rest of the response "
-                              "passed on unchanged", b->type->name);
-                ctx->attr_len = 0;
-                break;
-            }
-            rest = APR_BUCKET_NEXT(b);
-            APR_BUCKET_REMOVE(b);
-            APR_BRIGADE_INSERT_TAIL(ctx->out, b);
-            /* a copy per widget: freed as soon as it is written */
-            APR_BRIGADE_INSERT_TAIL(ctx->out,
-                                    apr_bucket_heap_create(ctx->attr,
-                                                           ctx->attr_len, NULL,
-                                                           f->c->bucket_alloc));
-            ctx->out_bytes += at + ctx->attr_len;
-            b = rest;
-            data += at;
-            len -= at;
-            /* a large mapped file is one bucket: pass on as we go */
-            if (ctx->out_bytes >= RAI_EMBED_PASS_BYTES
-                && (rv = rai_embed_pass(f, ctx)) != APR_SUCCESS) {
-                return rv;
-            }
-        }
-        APR_BUCKET_REMOVE(b);
-        APR_BRIGADE_INSERT_TAIL(ctx->out, b);
-        ctx->out_bytes += len;
-
-        if (ctx->attr && !ctx->attr_len) {
-            /* no token for this response: the rest passes unscanned */
-            APR_BRIGADE_CONCAT(ctx->out, bb);
-            ap_remove_output_filter(f);
-            return rai_embed_pass(f, ctx);
-        }
-        if (ctx->out_bytes >= RAI_EMBED_PASS_BYTES) {
-            if ((rv = rai_embed_pass(f, ctx)) != APR_SUCCESS) {
-                return rv;
-            }
-        }
+    rv = rai_rewrite_brigade(ctx->rewrite, bb);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ECONNABORTED(rv)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, f->r, "RAI0016: cannot read "
+                      "or pass on the response body");
     }
-    return APR_BRIGADE_EMPTY(ctx->out) ? APR_SUCCESS : rai_embed_pass(f, ctx);
+    if (rai_rewrite_finished(ctx->rewrite)) {
+        /* nothing more to insert: the rest passes unscanned */
+        ap_remove_output_filter(f);
+    }
+    return rv;
 }
 
 void rai_embed_insert_filter(request_rec *r)

@@ -237,7 +237,7 @@ static int rai_embed_login_refused(const request_rec *r)
 }
 
 /* What the identity sources give for r: FOUND fills result->identity. */
-static int rai_embed_identity_for(request_rec *r, rai_embed_result_t *result)
+int rai_embed_identity_for(request_rec *r, rai_embed_result_t *result)
 {
     rai_embed_dir_conf *dconf =
         ap_get_module_config(r->per_dir_config, &rai_embed_module);
@@ -323,20 +323,4 @@ void rai_embed_request_token(request_rec *r,
     }
     apr_table_setn(r->notes, RAI_EMBED_NOTE,
                    rai_embed_outcome_note(result->outcome));
-}
-
-/* The attribute every widget of this response gets, decided once at the
- * first widget: " embed-token=\"...\"", or "" to leave widgets alone. */
-const char *rai_embed_attribute(request_rec *r,
-                                rai_embed_before_wait_t *before_wait,
-                                void *baton)
-{
-    rai_embed_result_t result;
-
-    rai_embed_request_token(r, before_wait, baton, &result);
-    if (!RAI_EMBED_HAS_TOKEN(&result)) {
-        return "";
-    }
-    return apr_pstrcat(r->pool, " embed-token=\"", result.token.token, "\"",
-                       NULL);
 }

@@ -6,6 +6,7 @@
  * with no httpd types. */
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "apr_strings.h"
 
@@ -107,5 +108,44 @@ const char *rai_identity_describe(apr_pool_t *p,
         out = apr_pstrcat(p, out, i ? ", " : "", item->key, "=",
                           item->value, NULL);
     }
+    return out;
+}
+
+char *rai_identity_attributes(apr_pool_t *p,
+                              const apr_array_header_t *identity)
+{
+    apr_size_t len = 0;
+    char *out, *o;
+    int i;
+
+    /* at most 6 bytes per value byte (&quot;), plus ' key=""' */
+    for (i = 0; i < identity->nelts; i++) {
+        const rai_identity_item_t *item =
+            &APR_ARRAY_IDX(identity, i, rai_identity_item_t);
+        len += strlen(item->key) + 4 + 6 * strlen(item->value);
+    }
+    o = out = apr_palloc(p, len + 1);
+    for (i = 0; i < identity->nelts; i++) {
+        const rai_identity_item_t *item =
+            &APR_ARRAY_IDX(identity, i, rai_identity_item_t);
+        const char *v;
+
+        *o++ = ' ';
+        o = stpcpy(o, item->key);
+        *o++ = '=';
+        *o++ = '"';
+        for (v = item->value; *v; v++) {
+            switch (*v) {
+            case '&':  o = stpcpy(o, "&amp;");  break;
+            case '"':  o = stpcpy(o, "&quot;"); break;
+            case '\'': o = stpcpy(o, "&#39;");  break;
+            case '<':  o = stpcpy(o, "&lt;");   break;
+            case '>':  o = stpcpy(o, "&gt;");   break;
+            default:   *o++ = *v;
+            }
+        }
+        *o++ = '"';
+    }
+    *o = '\0';
     return out;
 }

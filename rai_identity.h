@@ -35,4 +35,11 @@ const char *rai_identity_describe(apr_pool_t *p,
 const char *rai_identity_canonical(apr_pool_t *p,
                                    const apr_array_header_t *identity);
 
+/* The identity as HTML attributes for Attribute Auth:
+ * ' data-customer-id="alice" data-email="..."', values escaped (& " ' < >)
+ * so that none can leave its attribute; "" for an empty identity.  Keys
+ * are checked at start-up (letters, digits, '-', '_'). */
+char *rai_identity_attributes(apr_pool_t *p,
+                              const apr_array_header_t *identity);
+
 #endif

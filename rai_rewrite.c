@@ -1,0 +1,261 @@
+/* Licensed under the Apache License, Version 2.0; see the LICENSE file at
+ * the top of this tree.
+ */
+
+#include <string.h>
+
+#include "rai_rewrite.h"
+
+struct rai_rewrite {
+    rai_scan_t scan;
+    rai_tag_t *tag;                 /* the held tag's attributes */
+    const rai_rewrite_hooks_t *hooks;
+    apr_bucket_alloc_t *ba;
+    apr_bucket_brigade *out;        /* ready to pass on */
+    apr_bucket_brigade *held;       /* the rest of a reported tag */
+    apr_size_t out_bytes;
+    int holding;
+    rai_rewrite_kind_e kind;
+    int finished;
+    unsigned long inserted;
+};
+
+rai_rewrite_t *rai_rewrite_create(apr_pool_t *p, apr_bucket_alloc_t *ba,
+                                  const rai_scan_elements_t *elements,
+                                  int report_scripts,
+                                  const rai_rewrite_hooks_t *hooks)
+{
+    rai_rewrite_t *rw = apr_pcalloc(p, sizeof(*rw));
+
+    rai_scan_init(&rw->scan, elements);
+    rai_scan_report_scripts(&rw->scan, report_scripts);
+    rw->tag = apr_palloc(p, sizeof(*rw->tag));
+    rw->hooks = hooks;
+    rw->ba = ba;
+    rw->out = apr_brigade_create(p, ba);
+    rw->held = apr_brigade_create(p, ba);
+    return rw;
+}
+
+static apr_status_t rai_rewrite_pass(rai_rewrite_t *rw)
+{
+    apr_status_t rv = rw->hooks->pass(rw->hooks->baton, rw->out);
+
+    apr_brigade_cleanup(rw->out);
+    rw->out_bytes = 0;
+    return rv;
+}
+
+apr_status_t rai_rewrite_flush(rai_rewrite_t *rw)
+{
+    APR_BRIGADE_INSERT_TAIL(rw->out, apr_bucket_flush_create(rw->ba));
+    return rai_rewrite_pass(rw);
+}
+
+int rai_rewrite_finished(const rai_rewrite_t *rw)
+{
+    return rw->finished;
+}
+
+unsigned long rai_rewrite_inserted(const rai_rewrite_t *rw)
+{
+    return rw->inserted;
+}
+
+int rai_rewrite_in_text(const rai_rewrite_t *rw)
+{
+    return !rw->holding && rai_scan_in_text(&rw->scan);
+}
+
+static void rai_rewrite_trouble(rai_rewrite_t *rw, const char *what)
+{
+    if (rw->hooks->trouble) {
+        rw->hooks->trouble(rw->hooks->baton, what);
+    }
+    rw->finished = 1;
+}
+
+/* Moves the first bucket of bb to the tail of to. */
+static void rai_rewrite_move(apr_bucket_brigade *bb, apr_bucket_brigade *to)
+{
+    apr_bucket *b = APR_BRIGADE_FIRST(bb);
+
+    APR_BUCKET_REMOVE(b);
+    APR_BRIGADE_INSERT_TAIL(to, b);
+}
+
+/* The held tag has ended (or was cut short): ask what goes after its
+ * name, which is where the held bytes begin, and let them go on. */
+static void rai_rewrite_release(rai_rewrite_t *rw, apr_size_t held_bytes)
+{
+    const char *text = rw->hooks->attribute(rw->hooks->baton, rw->kind,
+                                            rw->tag);
+
+    if (!text) {
+        rw->finished = 1;
+    }
+    else if (*text) {
+        apr_size_t len = strlen(text);
+        /* a copy per element: freed as soon as it is written */
+        APR_BRIGADE_INSERT_HEAD(rw->held,
+                                apr_bucket_heap_create(text, len, NULL,
+                                                       rw->ba));
+        rw->out_bytes += len;
+        rw->inserted++;
+    }
+    APR_BRIGADE_CONCAT(rw->out, rw->held);
+    rw->out_bytes += held_bytes;
+    rw->holding = 0;
+}
+
+/* Splits the first bucket of bb after at bytes (0 < at < its length). */
+static int rai_rewrite_split(rai_rewrite_t *rw, apr_bucket_brigade *bb,
+                             apr_size_t at)
+{
+    apr_bucket *b = APR_BRIGADE_FIRST(bb);
+
+    if (apr_bucket_split(b, at) != APR_SUCCESS) {
+        rai_rewrite_trouble(rw, b->type->name);
+        return 0;
+    }
+    return 1;
+}
+
+/* A metadata bucket: the end of the stream ends a held tag first. */
+static apr_status_t rai_rewrite_metadata(rai_rewrite_t *rw,
+                                         apr_bucket_brigade *bb)
+{
+    apr_bucket *b = APR_BRIGADE_FIRST(bb);
+
+    if (rw->holding && !APR_BUCKET_IS_EOS(b)) {
+        rai_rewrite_move(bb, rw->held);     /* its order is kept */
+        return APR_SUCCESS;
+    }
+    if (rw->holding) {
+        rai_rewrite_release(rw, 0);
+    }
+    if (APR_BUCKET_IS_EOS(b) && rw->hooks->at_end) {
+        const char *text = rw->hooks->at_end(rw->hooks->baton, rw);
+        if (text && *text) {
+            APR_BRIGADE_INSERT_TAIL(rw->out,
+                                    apr_bucket_heap_create(text, strlen(text),
+                                                           NULL, rw->ba));
+        }
+    }
+    rai_rewrite_move(bb, rw->out);
+    if (APR_BUCKET_IS_FLUSH(b) || APR_BUCKET_IS_EOS(b)) {
+        return rai_rewrite_pass(rw);
+    }
+    return APR_SUCCESS;
+}
+
+/* The data of the first bucket of bb, read without blocking when it can
+ * be: a slow source (a CGI pipe) gets what is ready sent first. */
+static apr_status_t rai_rewrite_read(rai_rewrite_t *rw,
+                                     apr_bucket_brigade *bb,
+                                     const char **data, apr_size_t *len)
+{
+    apr_bucket *b = APR_BRIGADE_FIRST(bb);
+    apr_status_t rv;
+
+#if APR_HAS_MMAP
+    if (APR_BUCKET_IS_FILE(b)) {
+        /* read, not map: mapping a file for one response, then unmapping
+         * it, costs every thread of the process a TLB flush */
+        apr_bucket_file_enable_mmap(b, 0);
+    }
+#endif
+    rv = apr_bucket_read(b, data, len, APR_NONBLOCK_READ);
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        if ((rv = rai_rewrite_flush(rw)) != APR_SUCCESS) {
+            return rv;
+        }
+        rv = apr_bucket_read(APR_BRIGADE_FIRST(bb), data, len,
+                             APR_BLOCK_READ);
+    }
+    return rv;
+}
+
+/* Feeds a held tag with data (the first bucket of bb): the tag and the
+ * scanner read the same bytes. */
+static void rai_rewrite_hold(rai_rewrite_t *rw, apr_bucket_brigade *bb,
+                             const char *data, apr_size_t len)
+{
+    apr_size_t n = rai_tag_feed(rw->tag, data, len), done = 0;
+
+    while (done < n) {
+        /* no element starts inside a tag: this only keeps the scan in step */
+        done += rai_scan_next(&rw->scan, data + done, n - done);
+    }
+    if (n < len && !rai_rewrite_split(rw, bb, n)) {
+        rai_rewrite_release(rw, 0);
+        return;
+    }
+    rai_rewrite_move(bb, rw->held);
+    if (rai_tag_done(rw->tag) || rai_tag_overflow(rw->tag)) {
+        rai_rewrite_release(rw, n);
+    }
+}
+
+/* Scans data (the first bucket of bb) up to the next reported element. */
+static void rai_rewrite_scan(rai_rewrite_t *rw, apr_bucket_brigade *bb,
+                             const char *data, apr_size_t len)
+{
+    apr_size_t at = rai_scan_next(&rw->scan, data, len);
+
+    if (at < len && at > 0 && !rai_rewrite_split(rw, bb, at)) {
+        at = len;
+    }
+    if (at > 0) {
+        rai_rewrite_move(bb, rw->out);
+        rw->out_bytes += at;
+    }
+    if (at < len) {
+        rw->kind = rai_scan_reported_script(&rw->scan) ? RAI_REWRITE_SCRIPT
+                                                       : RAI_REWRITE_WIDGET;
+        rai_tag_init(rw->tag);
+        rw->holding = 1;
+    }
+}
+
+apr_status_t rai_rewrite_brigade(rai_rewrite_t *rw, apr_bucket_brigade *bb)
+{
+    apr_status_t rv = APR_SUCCESS;
+
+    while (!APR_BRIGADE_EMPTY(bb)) {
+        const char *data;
+        apr_size_t len;
+
+        if (APR_BUCKET_IS_METADATA(APR_BRIGADE_FIRST(bb))) {
+            if ((rv = rai_rewrite_metadata(rw, bb)) != APR_SUCCESS) {
+                break;
+            }
+            continue;
+        }
+        if (rw->finished && !rw->holding) {
+            rai_rewrite_move(bb, rw->out);
+            continue;
+        }
+        if ((rv = rai_rewrite_read(rw, bb, &data, &len)) != APR_SUCCESS) {
+            break;
+        }
+        if (!len) {
+            rai_rewrite_move(bb, rw->holding ? rw->held : rw->out);
+        }
+        else if (rw->holding) {
+            rai_rewrite_hold(rw, bb, data, len);
+        }
+        else {
+            rai_rewrite_scan(rw, bb, data, len);
+        }
+        if (rw->out_bytes >= RAI_REWRITE_PASS_BYTES
+            && (rv = rai_rewrite_pass(rw)) != APR_SUCCESS) {
+            break;
+        }
+    }
+    apr_brigade_cleanup(bb);
+    if (rv == APR_SUCCESS && !APR_BRIGADE_EMPTY(rw->out)) {
+        rv = rai_rewrite_pass(rw);
+    }
+    return rv;
+}
