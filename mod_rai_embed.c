@@ -59,17 +59,23 @@ static int rai_embed_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)pconf;
     (void)plog;
-    (void)ptemp;
     for (s = main_server; s; s = s->next) {
         rai_embed_server_conf *sconf =
             ap_get_module_config(s->module_config, &rai_embed_module);
-        if (sconf->embed_on && (!sconf->access_id || !sconf->access_key)) {
+        if (sconf->embed_on && (!sconf->access_id || !sconf->access_key)
+            && rai_embed_config_wants_token(s)) {
+            /* the main server and each vhost: where it was defined */
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                         "RAI0003: RaiEmbed On for %s:%u needs "
+                         "RAI0003: RaiEmbed On (token mode) in %s needs "
                          "RaiEmbedAccessId and RaiEmbedAccessKey (or "
-                         "RaiEmbedAccessKeyFile)",
-                         s->server_hostname ? s->server_hostname : "*",
-                         (unsigned)s->port);
+                         "RaiEmbedAccessKeyFile), or RaiEmbedMode attributes",
+                         s->is_virtual
+                         ? apr_psprintf(ptemp, "the virtual host %s defined "
+                                        "at %s:%d", s->server_hostname
+                                        ? s->server_hostname : "*",
+                                        s->defn_name ? s->defn_name : "?",
+                                        s->defn_line_number)
+                         : "the main server");
             failed = 1;
         }
     }

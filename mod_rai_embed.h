@@ -129,6 +129,9 @@ void *rai_embed_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
  * application (mod_php's getenv(), phpinfo()) could read it.  The parent
  * keeps them: it reads ${VAR} again on a restart. */
 void rai_embed_config_hide_secrets(apr_pool_t *pchild, server_rec *s);
+/* Whether RaiEmbed On appears in a section of s that is in token mode
+ * (.htaccess files are not seen: they are read while serving). */
+int rai_embed_config_wants_token(server_rec *s);
 
 /* --- mod_rai_embed_token.c ---------------------------------------------- */
 

@@ -541,6 +541,44 @@ static const char *rai_embed_add_script(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* Whether a per-directory configuration turns the filter on in token
+ * mode (mode unset: as its server's default, token unless it says). */
+static int rai_embed_section_wants_token(ap_conf_vector_t *section,
+                                         int default_mode)
+{
+    rai_embed_dir_conf *dconf = ap_get_module_config(section,
+                                                     &rai_embed_module);
+    int mode = dconf->mode != -1 ? dconf->mode : default_mode;
+
+    return dconf->enabled == 1 && mode != RAI_EMBED_MODE_ATTRIBUTES;
+}
+
+int rai_embed_config_wants_token(server_rec *s)
+{
+    core_server_config *core = ap_get_core_module_config(s->module_config);
+    rai_embed_dir_conf *defaults =
+        ap_get_module_config(s->lookup_defaults, &rai_embed_module);
+    int mode = defaults->mode != -1 ? defaults->mode : RAI_EMBED_MODE_TOKEN;
+    const apr_array_header_t *lists[2];
+    int i, j;
+
+    if (rai_embed_section_wants_token(s->lookup_defaults,
+                                      RAI_EMBED_MODE_TOKEN)) {
+        return 1;
+    }
+    lists[0] = core->sec_dir;
+    lists[1] = core->sec_url;
+    for (i = 0; i < 2; i++) {
+        for (j = 0; lists[i] && j < lists[i]->nelts; j++) {
+            if (rai_embed_section_wants_token(
+                    APR_ARRAY_IDX(lists[i], j, ap_conf_vector_t *), mode)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Whether an environment value holds a secret.  Long secrets count
  * anywhere in it (a proxy URL in ${VAR}), short ones only whole. */
 static int rai_embed_holds_secret(const char *value, const char *secret)
