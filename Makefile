@@ -34,7 +34,7 @@ UNIT_CFLAGS = -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
 UNIT_LIBS = $(shell pkg-config --libs check 2>/dev/null) \
             $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null) $(LIBS)
 
-.PHONY: all install clean deps test unit integration asan-integration fuzz bench demo \
+.PHONY: all install clean deps test unit integration asan-integration fuzz bench soak demo \
         demo-stop
 
 all: $(MODULE)
@@ -174,6 +174,14 @@ bench:
 	$(CC) -O2 -Wall -Wextra -Werror -I. -o bench/bench_scan.bin bench/bench_scan.c rai_scan.c
 	./bench/bench_scan.bin
 	$(PYTHON) bench/bench_http.py
+
+# A bounded soak (bench/soak.py): 100k requests while the API flaps, against
+# the ASan-built module.  Prints figures; SOAK_REQUESTS= etc. to change it.
+soak: $(ASAN_MODULE)
+	sh scripts/install-deps.sh test
+	RAI_EMBED_SO=$(CURDIR)/$(ASAN_MODULE) \
+	RAI_HTTPD_ENV="LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1" \
+	$(PYTHON) bench/soak.py
 
 # --- demo -----------------------------------------------------------------
 
