@@ -35,6 +35,7 @@ const char *const rai_embed_default_types[] = {
 const apr_array_header_t *rai_embed_default_identifiers;
 rai_token_client_t *rai_embed_client;
 rai_flight_table_t *rai_embed_flights;
+rai_scancache_t *rai_embed_scan_cache;
 static volatile apr_uint32_t rai_embed_warned_at[RAI_WARN_KINDS];
 
 int rai_embed_warn_level(int kind)
@@ -125,6 +126,9 @@ static void rai_embed_child_init(apr_pool_t *pchild, server_rec *s)
     /* created after fork: no handle or connection crosses processes */
     rai_embed_client = rai_token_client_create(pchild);
     rai_embed_flights = rai_flight_table_create(pchild);
+    rai_embed_scan_cache = rai_scancache_create(pchild,
+                                                sconf->scan_cache_entries,
+                                                sconf->scan_cache_bytes);
     rai_embed_backoff_child_init(pchild, s);
     rai_embed_config_hide_secrets(pchild, s);
 }

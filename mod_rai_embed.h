@@ -72,6 +72,9 @@ typedef struct {
     int backoff_slot;               /* its back-off state, -1: none */
     rai_seal_key_t *seal_key;       /* seals its cache entries */
     rai_embed_cache_t *cache;             /* the main server's, shared by all */
+    apr_size_t scan_cache_entries;  /* RaiEmbedScanCache; 0: off */
+    apr_size_t scan_cache_bytes;
+    int scan_cache_set;
 } rai_embed_server_conf;
 
 typedef struct {
@@ -99,6 +102,7 @@ extern const char *const rai_embed_default_types[];
 extern const apr_array_header_t *rai_embed_default_identifiers;
 extern rai_token_client_t *rai_embed_client;
 extern rai_flight_table_t *rai_embed_flights;
+extern rai_scancache_t *rai_embed_scan_cache;
 
 /* A cached token is never used with less than this much lifetime left. */
 #define RAI_EMBED_MIN_LIFETIME apr_time_from_sec(60)

@@ -19,6 +19,8 @@ void *rai_embed_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->connect_timeout = apr_time_from_sec(1);
     conf->total_timeout = apr_time_from_sec(3);
     conf->token_reuse = apr_time_from_sec(300);
+    conf->scan_cache_entries = 1000;
+    conf->scan_cache_bytes = 4 * 1024 * 1024;
     conf->cache = apr_pcalloc(p, sizeof(*conf->cache));
     return conf;
 }
@@ -59,6 +61,8 @@ void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev,
     conf->token_reuse = add->token_reuse_set ? add->token_reuse
                                              : base->token_reuse;
     conf->cache = base->cache;      /* RaiEmbedCache is server-wide */
+    conf->scan_cache_entries = base->scan_cache_entries;    /* and so is */
+    conf->scan_cache_bytes = base->scan_cache_bytes;        /* the scan cache */
     /* the main server's <Directory> sections apply to every vhost */
     conf->embed_on = add->embed_on || base->embed_on;
     return conf;
@@ -470,6 +474,42 @@ static const char *rai_embed_set_refresh_script(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *rai_embed_set_scan_cache(cmd_parms *cmd, void *dconf,
+                                            const char *entries,
+                                            const char *bytes)
+{
+    rai_embed_server_conf *sconf = rai_embed_sconf(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t n, size = 4 * 1024 * 1024;
+    char *end;
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(entries, "off") && !bytes) {
+        sconf->scan_cache_entries = 0;
+        return NULL;
+    }
+    n = apr_strtoi64(entries, &end, 10);
+    if (end == entries || *end || n < 1 || n > 1000000) {
+        return apr_psprintf(cmd->pool, "RaiEmbedScanCache: '%s' must be off "
+                            "or a number of files from 1 to 1000000",
+                            entries);
+    }
+    if (bytes) {
+        size = apr_strtoi64(bytes, &end, 10);
+        if (end == bytes || *end || size < 4096 || size > APR_INT32_MAX) {
+            return apr_psprintf(cmd->pool, "RaiEmbedScanCache: BYTES '%s' "
+                                "must be a number from 4096 to 2147483647",
+                                bytes);
+        }
+    }
+    sconf->scan_cache_entries = (apr_size_t)n;
+    sconf->scan_cache_bytes = (apr_size_t)size;
+    return NULL;
+}
+
 static const char *rai_embed_set_mode(cmd_parms *cmd, void *dconf,
                                       const char *arg)
 {
@@ -653,6 +693,10 @@ const command_rec rai_embed_cmds[] = {
                   RSRC_CONF | ACCESS_CONF, "URL-PATH of a rai-embed-token "
                   "handler: pages with widgets get a script that renews "
                   "their token from it; none for no script"),
+    AP_INIT_TAKE12("RaiEmbedScanCache", rai_embed_set_scan_cache, NULL,
+                   RSRC_CONF, "ENTRIES [BYTES] | off: static files whose "
+                   "widgets each process remembers, so that they are not "
+                   "read again (default 1000 files, 4194304 bytes)"),
     AP_INIT_TAKE1("RaiEmbedMode", rai_embed_set_mode, NULL,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO, "token (default): "
                   "write an embed token into widgets; attributes: write the "
