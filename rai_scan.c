@@ -42,7 +42,8 @@
 
 #include <string.h>
 
-#if defined(__x86_64__) || defined(_M_X64)
+/* -DRAI_SCAN_NO_SIMD builds the portable path alone (as on other CPUs). */
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(RAI_SCAN_NO_SIMD)
 #define RAI_SCAN_X86 1
 #include <immintrin.h>
 #else
