@@ -89,7 +89,7 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+trap 'say interrupted; exit 130' INT TERM HUP
 
 [ "$(id -u)" = 0 ] || fail "needs root (debootstrap, chroot and mounts)"
 for tool in debootstrap chroot curl "$PYTHON"; do
