@@ -6,6 +6,7 @@
 #   - `apache2ctl -t` says "Syntax OK" and nothing else,
 #   - apache2 serves a page behind Basic auth with an embed token written into
 #     its widget, from the token API stand-in running on the host,
+#   - README.md's minimal configuration passes `apache2ctl -t` cleanly too,
 #   - `apt-get purge` disables the module and removes its files.
 #
 # Needs root (debootstrap, chroot, mounts) and Debian's mirror.  The minbase
@@ -248,18 +249,45 @@ case "$page" in
         tail -n 20 "$root/var/log/apache2/error.log" >&2 || true
         fail "the page has no embed-token in its widget" ;;
 esac
+# The pid first: apache2 removes its pid file as it exits.
+httpd_pid=$(cat "$root/run/apache2/apache2.pid")
 in_root apache2ctl stop >/dev/null 2>&1 || fail "apache2ctl stop failed"
 n=0
-while [ -s "$root/run/apache2/apache2.pid" ] && kill -0 "$(cat "$root/run/apache2/apache2.pid")" 2>/dev/null; do
+while kill -0 "$httpd_pid" 2>/dev/null; do
     n=$((n + 1))
     [ "$n" -le 100 ] || fail "apache2 in the root did not stop"
     sleep 0.1
 done
 step_done "apache2 in the root serves a widget with embed-token"
 
-# ---------------------------------------------------------------- 6. purge
-# The site uses the module's directives: an administrator removes it first.
+# ---------------------------------------------------------------- 6. README
+# The "Minimal configuration" of README.md, as written there (its sh block, the
+# conf-available file and the site), must pass apache2ctl -t without a word.
 in_root a2dissite -q rai-test >/dev/null
+"$PYTHON" - "$top/README.md" "$root" <<'PY' || fail "cannot take the configuration from README.md"
+import re, sys
+readme, root = sys.argv[1], sys.argv[2]
+text = open(readme).read()
+section = text[text.index("## Minimal configuration"):]
+section = section[:section.index("\n## ", 3)]
+blocks = re.findall(r"```(\w+)\n(.*?)```", section, re.S)
+if [kind for kind, _ in blocks] != ["sh", "apache", "apache"]:
+    sys.exit("README.md's Minimal configuration should hold an sh block and two apache blocks")
+open(root + "/tmp/readme-setup.sh", "w").write(blocks[0][1])
+open(root + "/etc/apache2/conf-available/rai-embed.conf", "w").write(blocks[1][1])
+open(root + "/etc/apache2/sites-available/000-default.conf", "w").write(blocks[2][1])
+PY
+in_root sh -e /tmp/readme-setup.sh >/dev/null || fail "the README's setup commands failed"
+in_root htpasswd -cbB /etc/apache2/htpasswd alice alice 2>/dev/null
+in_root a2ensite -q 000-default >/dev/null
+syntax_ok "README.md's minimal configuration"
+in_root a2dissite -q 000-default >/dev/null
+in_root a2disconf -q rai-embed >/dev/null
+step_done "README.md's minimal configuration passes apache2ctl -t"
+
+# ---------------------------------------------------------------- 7. purge
+# (The site and the conf that use the module's directives were disabled above,
+# as an administrator would do before removing the module.)
 in_root apt-get purge -y -q "$PACKAGE" >>"$work/apt.log" 2>&1 \
     || { tail -n 30 "$work/apt.log" >&2; fail "apt-get purge $PACKAGE failed"; }
 for f in mods-enabled/rai_embed.load mods-enabled/rai_embed.conf \
