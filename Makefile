@@ -77,8 +77,11 @@ uninstall:
 	@if $(OWNED_BY_PACKAGE); then \
 	    echo "uninstall: $(MODULES_DIR)/mod_rai_embed.so belongs to $(PACKAGE): apt-get purge $(PACKAGE)" >&2; \
 	    exit 1; fi
-	@if [ -z "$(DESTDIR)" ] && [ -e $(APACHE_CONFDIR)/mods-enabled/rai_embed.load ]; then \
-	    echo "a2dismod -q rai_embed"; a2dismod -q rai_embed; fi
+	@# -p: a2dismod also forgets the module (no "disabled by admin" mark that would keep a
+	@# later package from enabling it)
+	@if [ -z "$(DESTDIR)" ] && [ -e $(MODS_AVAILABLE)/rai_embed.load ] \
+	    && command -v a2dismod >/dev/null 2>&1; then \
+	    echo "a2dismod -q -p rai_embed"; a2dismod -q -p rai_embed; fi
 	rm -f $(DESTDIR)$(MODULES_DIR)/mod_rai_embed.so \
 	      $(DESTDIR)$(MODS_AVAILABLE)/rai_embed.load \
 	      $(DESTDIR)$(MODS_AVAILABLE)/rai_embed.conf
