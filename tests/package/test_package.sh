@@ -86,6 +86,9 @@ cleanup() {
         else
             rm -rf --one-file-system "$work"
         fi
+        step_done "clean up (stop, unmount, delete the root)"
+        ms=$(($(date +%s%3N) - started))
+        say "total $((ms / 1000)).$((ms % 1000 / 100)) s"
     fi
     exit "$rc"
 }
@@ -300,5 +303,4 @@ done
 syntax_ok "after apt-get purge"
 step_done "apt-get purge: module disabled, its files gone"
 
-ms=$(($(date +%s%3N) - started))
-say "OK: $(basename "$deb") installs, works and purges cleanly on a fresh $SUITE ($((ms / 1000)).$((ms % 1000 / 100)) s in all)"
+say "OK: $(basename "$deb") installs, works and purges cleanly on a fresh $SUITE"
