@@ -36,8 +36,8 @@ UNIT_CFLAGS = -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
 UNIT_LIBS = $(shell pkg-config --libs check 2>/dev/null) \
             $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null) $(LIBS)
 
-.PHONY: all install uninstall deb test-package clean deps test unit integration \
-        asan-integration fuzz bench demo demo-stop
+.PHONY: all install clean deps test unit integration asan-integration fuzz bench demo \
+        demo-stop
 
 all: $(MODULE)
 
@@ -45,6 +45,7 @@ $(MODULE): $(SOURCES) $(HEADERS)
 	$(APXS) -c $(WARNINGS) -Wc,-I/usr/include/json-c $(SOURCES) $(LIBS)
 
 # --- install --------------------------------------------------------------
+.PHONY: uninstall deb test-package
 # The .so alone (no libtool .la, no libtool banner), and on Debian the .load
 # and .conf that a2enmod reads.  Files that the Debian package owns are left
 # to apt.
