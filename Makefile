@@ -1,10 +1,14 @@
 # mod_rai_embed — build with apxs, test against a real httpd.
 #
 #   make            build .libs/mod_rai_embed.so
-#   make install    install it with apxs
+#   make install    install it (and, on Debian, its .load/.conf); DESTDIR= works
+#   make uninstall  remove what make install installed
+#   make deb        build the Debian package into build/deb/
 #   make test       install what is missing, build, run every test
 #   make demo       install what is missing, build, start a demo httpd
 #   make bench      print the benchmark figures
+#   make test-package  build the package, install it into a fresh Debian 12
+#                   root (debootstrap), and check it there
 
 APXS      ?= apxs
 PYTHON    ?= /usr/bin/python3
@@ -42,8 +46,59 @@ all: $(MODULE)
 $(MODULE): $(SOURCES) $(HEADERS)
 	$(APXS) -c $(WARNINGS) -Wc,-I/usr/include/json-c $(SOURCES) $(LIBS)
 
+# --- install --------------------------------------------------------------
+.PHONY: uninstall deb test-package
+# The .so alone (no libtool .la, no libtool banner), and on Debian the .load
+# and .conf that a2enmod reads.  Files that the Debian package owns are left
+# to apt.
+MODULES_DIR    = $(shell $(APXS) -q LIBEXECDIR)
+APACHE_CONFDIR = $(shell $(APXS) -q SYSCONFDIR)
+MODS_AVAILABLE = $(APACHE_CONFDIR)/mods-available
+PACKAGE        = libapache2-mod-rai-embed
+# 0 when dpkg knows the installed module as a file of the package
+OWNED_BY_PACKAGE = [ -z "$(DESTDIR)" ] && dpkg -S $(MODULES_DIR)/mod_rai_embed.so >/dev/null 2>&1
+
 install: $(MODULE)
-	$(APXS) -i -n rai_embed mod_rai_embed.la
+	@if $(OWNED_BY_PACKAGE); then \
+	    echo "install: $(MODULES_DIR)/mod_rai_embed.so belongs to $(PACKAGE): install a new package instead (make deb)" >&2; \
+	    exit 1; fi
+	install -d $(DESTDIR)$(MODULES_DIR)
+	install -m 644 $(MODULE) $(DESTDIR)$(MODULES_DIR)/mod_rai_embed.so
+	@if [ -d "$(DESTDIR)$(MODS_AVAILABLE)" ] || [ -d "$(MODS_AVAILABLE)" ]; then \
+	    echo "install -m 644 debian/rai_embed.load debian/rai_embed.conf $(DESTDIR)$(MODS_AVAILABLE)/"; \
+	    install -d $(DESTDIR)$(MODS_AVAILABLE) && \
+	    sed 's|/usr/lib/apache2/modules/|$(MODULES_DIR)/|' debian/rai_embed.load \
+	        >$(DESTDIR)$(MODS_AVAILABLE)/rai_embed.load && \
+	    chmod 644 $(DESTDIR)$(MODS_AVAILABLE)/rai_embed.load && \
+	    install -m 644 debian/rai_embed.conf $(DESTDIR)$(MODS_AVAILABLE)/rai_embed.conf && \
+	    echo "install: enable it with: a2enmod rai_embed && apache2ctl -t"; \
+	else \
+	    echo "install: load it with: LoadModule rai_embed_module $(MODULES_DIR)/mod_rai_embed.so"; \
+	fi
+
+uninstall:
+	@if $(OWNED_BY_PACKAGE); then \
+	    echo "uninstall: $(MODULES_DIR)/mod_rai_embed.so belongs to $(PACKAGE): apt-get purge $(PACKAGE)" >&2; \
+	    exit 1; fi
+	@# -p: a2dismod also forgets the module (no "disabled by admin" mark that would keep a
+	@# later package from enabling it)
+	@if [ -z "$(DESTDIR)" ] && [ -e $(MODS_AVAILABLE)/rai_embed.load ] \
+	    && command -v a2dismod >/dev/null 2>&1; then \
+	    echo "a2dismod -q -p rai_embed"; a2dismod -q -p rai_embed; fi
+	rm -f $(DESTDIR)$(MODULES_DIR)/mod_rai_embed.so \
+	      $(DESTDIR)$(MODS_AVAILABLE)/rai_embed.load \
+	      $(DESTDIR)$(MODS_AVAILABLE)/rai_embed.conf
+
+# --- Debian package --------------------------------------------------------
+# Built in a copy of the tree under build/deb/, so that the package build's
+# files (debian/<package>/, stamps, its .libs) never land in the checkout.
+deb:
+	sh scripts/install-deps.sh deb
+	sh scripts/build-deb.sh
+
+test-package:
+	sh scripts/install-deps.sh package
+	sh tests/package/test_package.sh
 
 clean:
 	rm -rf .libs build *.la *.lo *.slo *.o tests/unit/*.bin tests/fuzz/*.bin bench/*.bin
