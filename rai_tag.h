@@ -3,7 +3,7 @@
  */
 
 /* rai_tag: reads the attributes of one start tag, incrementally and
- * bounded, and checks the URLs they name (SPEC §3, §10).
+ * bounded, and checks the URLs they name (docs/configuration.md).
  *
  * When rai_scan reports a widget, the filter feeds the rest of that start
  * tag - from the byte just after the element name, in any split down to

@@ -1,4 +1,4 @@
-"""Trust (SPEC sections 3-7): a token only for the user httpd accepted, sealed wherever
+"""Trust (docs/configuration.md-7): a token only for the user httpd accepted, sealed wherever
 it is stored, never left where a cache or a slice can reuse it.  Every test here is the
 one an attacker would write."""
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A stand-in for Returning.AI's token API, for mod_rai_embed's tests and demo.
 
-It issues JWT-shaped embed tokens the way SPEC.md section 2 describes the real API,
+It issues JWT-shaped embed tokens the way docs/configuration.md describes the real API,
 checks every request the module sends as strictly as the contract allows, and can be told
 over a small control API to be slow, down, wrong or hostile.  Python 3 standard library
 only, so it runs under Debian's /usr/bin/python3 with nothing installed.
