@@ -111,6 +111,7 @@ deps:
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	$(MAKE) integration
 	$(MAKE) asan-integration
 
@@ -171,11 +172,11 @@ asan-integration: $(ASAN_MODULE)
 	$(PYTHON) -m pytest -q $(ASAN_TESTS)
 
 FUZZ_SECONDS ?= 60
-fuzz: tests/fuzz/fuzz_scan.c tests/unit/scan_model.c rai_scan.c
-	sh scripts/install-deps.sh fuzz
+tests/fuzz/fuzz_scan.bin: tests/fuzz/fuzz_scan.c tests/unit/scan_model.c rai_scan.c rai_scan.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -I. -Itests/unit -o tests/fuzz/fuzz_scan.bin tests/fuzz/fuzz_scan.c \
-	    tests/unit/scan_model.c rai_scan.c
+	    -I. -Itests/unit -o $@ tests/fuzz/fuzz_scan.c tests/unit/scan_model.c rai_scan.c
+
+fuzz: fuzz-deps tests/fuzz/fuzz_scan.bin
 	mkdir -p tests/fuzz/work
 	./tests/fuzz/fuzz_scan.bin -dict=tests/fuzz/html.dict -max_total_time=$(FUZZ_SECONDS) \
 	    tests/fuzz/work tests/fuzz/corpus
@@ -205,7 +206,8 @@ fuzz-deps:
 	sh scripts/install-deps.sh fuzz
 
 fuzz-replay: fuzz-deps
-	$(MAKE) $(PURE_FUZZ)
+	$(MAKE) $(PURE_FUZZ) tests/fuzz/fuzz_scan.bin
+	./tests/fuzz/fuzz_scan.bin -runs=0 tests/fuzz/corpus
 	for f in $(PURE_FUZZ_NAMES); do \
 	    ./tests/fuzz/fuzz_$$f.bin -runs=0 tests/fuzz/corpus-$$f || exit 1; \
 	done
