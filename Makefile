@@ -237,7 +237,7 @@ bench:
 soak: $(ASAN_MODULE)
 	sh scripts/install-deps.sh test
 	RAI_EMBED_SO=$(CURDIR)/$(ASAN_MODULE) \
-	RAI_HTTPD_ENV="LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1" \
+	RAI_HTTPD_ENV="LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:quarantine_size_mb=16 UBSAN_OPTIONS=print_stacktrace=1" \
 	$(PYTHON) bench/soak.py
 
 # --- demo -----------------------------------------------------------------

@@ -141,6 +141,8 @@ static void rai_embed_register_hooks(apr_pool_t *p)
     ap_hook_child_init(rai_embed_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* last: RESOURCE filters run in the order they were added, and those
      * that pull in content (INCLUDES) must come before us */
+    ap_hook_insert_error_filter(rai_embed_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
     ap_hook_insert_filter(rai_embed_insert_filter, NULL, NULL,
                           APR_HOOK_LAST);
     ap_hook_handler(rai_embed_token_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -187,6 +187,7 @@ const char *rai_embed_refresh_script_element(apr_pool_t *p, const char *path);
 /* --- mod_rai_embed_filter.c --------------------------------------------- */
 
 void rai_embed_insert_filter(request_rec *r);
+void rai_embed_insert_error_filter(request_rec *r);
 int rai_embed_media_type_is(const char *content_type, const char *type);
 /* Registers RAI_EMBED and RAI_EMBED_HEADERS. */
 void rai_embed_filter_register(apr_pool_t *p);

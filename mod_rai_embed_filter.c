@@ -471,6 +471,19 @@ void rai_embed_insert_filter(request_rec *r)
     }
 }
 
+void rai_embed_insert_error_filter(request_rec *r)
+{
+    rai_embed_dir_conf *dconf =
+        ap_get_module_config(r->per_dir_config, &rai_embed_module);
+
+    /* httpd's own error pages (a 401 before any handler, a 404) carry no
+     * widget: the note says so rather than "-" */
+    if (dconf->enabled == 1 && !r->main
+        && !apr_table_get(r->notes, RAI_EMBED_NOTE)) {
+        apr_table_setn(r->notes, RAI_EMBED_NOTE, "none");
+    }
+}
+
 
 void rai_embed_filter_register(apr_pool_t *p)
 {

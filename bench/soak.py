@@ -7,8 +7,10 @@ SOAK_USERS users, SOAK_REQUESTS requests in all.  The token stand-in cycles thro
 healthy, slow (beyond RaiEmbedTimeout), 500 and down phases; httpd gets two graceful
 restarts on the way.  Tokens are reused for 2 s only (RaiEmbedTokenReuse 2), so the API
 sees at most about one call per user every 2 s and an outage shows on nearly every page
-within 2 s.  RSS is read after a warm-up of a tenth of the requests (ASan's quarantine
-and the children the MPM starts under load grow it first).
+within 2 s.  RSS is read after a warm-up of a fifth of the requests (ASan's quarantine,
+capped at 16 MB by `make soak`, and the children the MPM starts under load grow it
+first).  The first second of an outage carries the calls that were under way when it
+began; the calls per second after it are the back-off's own.
 
 Prints: failed pages, tokens that crossed users (each token's sub against the user who
 asked), ASan reports, the children's RSS at start, middle and end, p50/p99 latency in
@@ -166,12 +168,18 @@ def main():
         soak.phase = mode
         before = standin.stats()["token_requests"]
         phase_start = time.monotonic()
+        settled = None      # calls once the outage is known (after its first second)
         while time.monotonic() - phase_start < PHASE_SECONDS and any(t.is_alive() for t in threads):
             time.sleep(0.1)
-        calls = standin.stats()["token_requests"] - before
-        phases.append((mode, phase_start, time.monotonic(), calls))
+            if settled is None and time.monotonic() - phase_start >= 1:
+                settled = (standin.stats()["token_requests"], time.monotonic())
+        now_calls = standin.stats()["token_requests"]
+        calls = now_calls - before
+        late = ((now_calls - settled[0]) / max(time.monotonic() - settled[1], 0.001)
+                if settled else float("nan"))
+        phases.append((mode, phase_start, time.monotonic(), calls, late))
         step += 1
-        if soak.sent > REQUESTS / 10 and "start" not in rss:
+        if soak.sent > REQUESTS / 5 and "start" not in rss:
             rss["start"] = children_rss(httpd)
         if soak.sent > REQUESTS / 2 and "middle" not in rss:
             rss["middle"] = children_rss(httpd)
@@ -208,14 +216,16 @@ def main():
             kind, 1000 * percentile(values, 0.5), 1000 * percentile(values, 0.99),
             len(values)))
     for kind in ("slow", "error", "down"):
-        rates = [calls / max(end - start, 0.001) for mode, start, end, calls in phases
-                 if mode == kind]
+        rates = [(calls / max(end - start, 0.001), late)
+                 for mode, start, end, calls, late in phases if mode == kind]
         if rates:
-            print("  API calls/s during %-5s %s" % (kind, ", ".join("%.1f" % r for r in rates)))
+            print("  API calls/s during %-5s %s  (whole phase; after its first second: %s)"
+                  % (kind, ", ".join("%.1f" % r for r, _ in rates),
+                     ", ".join("%.1f" % l for _, l in rates)))
     # recovery: from the start of a healthy phase after an outage, the time of the last
     # page without a token in it
     recoveries = []
-    for i, (mode, start, end, calls) in enumerate(phases):
+    for i, (mode, start, end, calls, late_rate) in enumerate(phases):
         if mode != "ok" or i == 0:
             continue
         late = [t - start for t, phase, s, ok, has_token in soak.records

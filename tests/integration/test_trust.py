@@ -412,3 +412,18 @@ def test_outage_one_probe_and_shared_recovery(httpd_factory, standin):
         if not streak:
             time.sleep(0.1)
     assert "RAI0023" in httpd.error_log()
+
+
+def test_error_responses_have_a_note(httpd, standin):
+    """httpd's own error pages in a RaiEmbed On scope log a note, not `-`: a 401 before
+    any handler and a 404 say `none`; the 401's ErrorDocument with a widget says
+    `anonymous` (a refused login has no identity)."""
+    httpd.write("plain/x.html", "no widget")
+    httpd.configure(basic_site(httpd, standin, extra="""
+<Location "/plain/">
+    ErrorDocument 401 default
+</Location>""")).start()
+    assert httpd.get("plain/x.html").status_code == 401
+    assert httpd.get("missing.html", auth=("alice", "alice-pw")).status_code == 404
+    assert httpd.get("page.html").status_code == 401
+    assert httpd.notes() == ["none", "none", "anonymous"]
