@@ -128,8 +128,9 @@ int rai_tag_urls_trusted(const rai_tag_t *tag, const rai_hosts_t *trusted,
  *     be digits; one trailing '.' of the host is dropped; the host must
  *     then match a pattern of trusted;
  *   - anything else is not trusted: any other scheme (javascript:,
- *     data:, ...), an empty host, a host with '%' or non-ASCII bytes, an
- *     IPv6 literal not listed as such, a NUL (unknown reference) where it
+ *     data:, ...), an empty host, a host with any byte but letters,
+ *     digits, '-', '_' and '.' ('%', non-ASCII, ...), an IPv6 literal
+ *     not listed as such, a NUL (unknown reference) where it
  *     could be part of the scheme, the leading slashes or the authority. */
 int rai_hosts_url_trusted(const rai_hosts_t *trusted, const char *url,
                           size_t len);
