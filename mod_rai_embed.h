@@ -69,6 +69,11 @@ typedef struct {
     apr_interval_time_t token_reuse;
     int token_reuse_set;
     int embed_on;                   /* RaiEmbed On appears in this scope */
+    /* start-up only, for check_config: the directory configurations that
+     * say RaiEmbed On (their mode decides whether credentials are needed),
+     * and whether RaiEmbedMode token appears in this scope */
+    apr_array_header_t *on_scopes;
+    int token_named;
     int backoff_slot;               /* its back-off state, -1: none */
     rai_seal_key_t *seal_key;       /* seals its cache entries */
     rai_embed_cache_t *cache;             /* the main server's, shared by all */

@@ -61,6 +61,13 @@ void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev,
     conf->cache = base->cache;      /* RaiEmbedCache is server-wide */
     /* the main server's <Directory> sections apply to every vhost */
     conf->embed_on = add->embed_on || base->embed_on;
+    conf->token_named = add->token_named || base->token_named;
+    if (add->on_scopes && base->on_scopes) {
+        conf->on_scopes = apr_array_append(p, base->on_scopes, add->on_scopes);
+    }
+    else {
+        conf->on_scopes = add->on_scopes ? add->on_scopes : base->on_scopes;
+    }
     return conf;
 }
 
@@ -122,6 +129,11 @@ static const char *rai_embed_set_enabled(cmd_parms *cmd, void *dconf, int on)
             ap_get_module_config(cmd->server->module_config,
                                  &rai_embed_module);
         sconf->embed_on = 1;
+        if (!sconf->on_scopes) {
+            sconf->on_scopes = apr_array_make(cmd->pool, 2,
+                                              sizeof(rai_embed_dir_conf *));
+        }
+        APR_ARRAY_PUSH(sconf->on_scopes, rai_embed_dir_conf *) = conf;
     }
     return NULL;
 }
@@ -477,6 +489,10 @@ static const char *rai_embed_set_mode(cmd_parms *cmd, void *dconf,
 
     if (!strcasecmp(arg, "token")) {
         conf->mode = RAI_EMBED_MODE_TOKEN;
+        /* token mode named anywhere needs credentials (check_config) */
+        if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
+            rai_embed_sconf(cmd)->token_named = 1;
+        }
     }
     else if (!strcasecmp(arg, "attributes")) {
         conf->mode = RAI_EMBED_MODE_ATTRIBUTES;
