@@ -583,3 +583,18 @@ def test_scanner_contexts(httpd, standin, split):
         except AssertionError:
             failures.append("%s: %r" % (name, response.content))
     assert not failures, "\n".join(failures)
+
+
+def test_attribute_names_are_escaped_in_the_log(httpd, standin):
+    """The offending attribute's name comes from the page (from whoever could inject
+    markup): control bytes in it reach the error log escaped, as any log item."""
+    template = (GOOD + '<rai-widget x\x1b[2J\x07\x0b\x7f-url="//evil.example"></rai-widget>\n'
+                '<rai-widget \u00e9\x01-url="//evil.example"></rai-widget>\n')
+    httpd.write("page.html", source(template))
+    httpd.configure(site(httpd, standin)).start()
+    assert_page(httpd.get("page.html", auth=ALICE), template)
+    raw = httpd.error_log_path.read_bytes()
+    lines = [l for l in raw.split(b"\n") if b"RAI0039" in l]
+    assert len(lines) == 2, raw[-2000:]
+    for line in lines:
+        assert not re.search(rb"[\x00-\x1f\x7f-\xff]", line), line
