@@ -329,6 +329,12 @@ ATTR_PAGE = """<html><head>
 <SCRIPT{m} SRC='/a/widget-loader.js'></SCRIPT>
 <script>var s = '<script src="/js/widget-loader.js">';</script>
 <!-- <script src="/js/widget-loader.js"> -->
+<script{m} src="/js/widget-loader.js" src="/js/other.js"></script>
+<script src="/js/other.js" src="/js/widget-loader.js"></script>
+<script{m} src=" /js/widget&#45;loader.js&#x3f;v=1 " type="module" async></script>
+<script src="/js/Widget-Loader.js"></script>
+<script src="//evil.example/widget-loader.js"></script>
+<script src="/js/widget-loader.js/"></script>
 </head><body>
 <rai-store-widget{m} community-id="c1"></rai-store-widget>
 <rai-widget{m}/>
@@ -460,7 +466,7 @@ def test_refused_identity_values_give_no_attributes(httpd, standin):
     httpd.configure(attributes_site(httpd, standin,
                                     Identifier="data-customer-id expr=%{req:X-Test-Id}"))
     httpd.start()
-    for value in ("a" * 513, "a\tb"):
+    for value in ("a" * 513, "a\tb", b"\xff\xfe", b"caf\xc3"):
         response = httpd.get("public/page.html", headers={"X-Test-Id": value})
         assert response.content == page.encode()
     ok = httpd.get("public/page.html", headers={"X-Test-Id": "a" * 512})
@@ -598,3 +604,16 @@ def test_attribute_names_are_escaped_in_the_log(httpd, standin):
     assert len(lines) == 2, raw[-2000:]
     for line in lines:
         assert not re.search(rb"[\x00-\x1f\x7f-\xff]", line), line
+
+
+@pytest.mark.expect_error(r"RAI00\d\d")
+@pytest.mark.parametrize("hostile", ["script", "quote", "space"])
+def test_fallback_on_a_hostile_token(httpd, standin, hostile):
+    """A token that fails the shape check is a failure: attributes, never the token."""
+    template = FALLBACK_PAGE.replace("{m}", MARK)
+    httpd.write("page.html", source(template))
+    httpd.configure(site(httpd, standin, Cache="none", Fallback="attributes")).start()
+    standin.control(mode="hostile", hostile=hostile)
+    response = httpd.get("page.html", auth=ALICE)
+    assert response.content == rendered(template, ' data-customer-id="alice"')
+    assert httpd.notes() == ["attributes"]
