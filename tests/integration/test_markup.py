@@ -146,6 +146,27 @@ UNTRUSTED = {
     "duplicate-evil-first": 'api-url="https://evil.example" api-url="https://api.returning.ai"',
     "after-trusted": 'api-url="https://api.returning.ai" auth-url="//evil.example"',
     "self-closing": 'api-url="https://evil.example"/',
+    # the tokenizer's corners: where an attribute starts, and where the tag ends
+    "after-solidus": '/api-url="//evil.example"',
+    "after-solidus-unquoted": 'x/api-url=//evil.example',
+    "no-space-after-value": 'data-x="a"api-url="//evil.example"',
+    "no-space-after-single": "data-x='a'api-url='//evil.example'",
+    "quoted-gt": 'data-x="a>b" api-url="//evil.example"',
+    "single-quoted-gt": "data-x='a>\"b' api-url=\"//evil.example\"",
+    "equals-first": '="x" api-url=//evil.example',
+    "unquoted-slash-end": 'api-url=//evil.example/',
+    "newline-separated": 'data-x="1"\napi-url="//evil.example"',
+    "formfeed-separated": 'data-x="1"\x0capi-url="//evil.example"',
+    "cr-separated": 'data-x="1"\rapi-url="//evil.example"',
+    # references a browser decodes in values
+    "hex-slashes": 'api-url="https:&#x2f;&#x2F;evil.example"',
+    "numeric-slashes-no-semicolon": 'api-url="&#47&#47evil.example"',
+    "named-backslashes": 'api-url="&bsol;&bsol;evil.example"',
+    "numeric-backslashes": 'api-url="&#92;&#92;evil.example"',
+    "named-newline-in-scheme": 'api-url="ht&NewLine;tps://evil.example"',
+    "named-tab-in-slashes": 'api-url="https:/&Tab;/evil.example"',
+    "amp-then-colon": 'api-url="https&amp;#58;//x" widget-url="https&#x3A;//evil.example"',
+    "nul-in-host": 'api-url="https://api.returning.ai&#0;.evil.example"',
 }
 
 # Each may keep its token: relative URLs, the default trusted hosts, values that are not
@@ -160,6 +181,10 @@ TRUSTED = {
     "duplicate-trusted-first": 'api-url="https://api.returning.ai" api-url="https://evil.example"',
     "not-a-url-attribute": 'title="https://evil.example" href="//evil.example"',
     "fragment": 'api-url="#https://evil.example"',
+    "empty": 'api-url=""',
+    "no-value": 'api-url data-x="//evil.example"',
+    "amp-not-a-colon": 'api-url="https&amp;#58;//evil.example"',
+    "widget-in-value": 'title="<rai-widget api-url=\'//evil.example\'>"',
 }
 
 
@@ -617,3 +642,32 @@ def test_fallback_on_a_hostile_token(httpd, standin, hostile):
     response = httpd.get("page.html", auth=ALICE)
     assert response.content == rendered(template, ' data-customer-id="alice"')
     assert httpd.notes() == ["attributes"]
+
+
+@pytest.mark.expect_error(r"AH0161[78]|AH017\d\d")
+@pytest.mark.parametrize("mode", ["attributes", "fallback"])
+@pytest.mark.parametrize("source_kind", ["user", "expr=%{REMOTE_USER}"])
+def test_failed_login_gets_no_attributes(httpd, standin, mode, source_kind):
+    """SPEC 4 and 10: the same anonymity rule - a 401 and the ErrorDocument httpd serves
+    for it (which inherits r->user of the failed login) name nobody, in attributes mode
+    and in the fallback alike."""
+    page = '<rai-store-widget community-id="c1"></rai-store-widget>\n'
+    httpd.write("errors/401.html", "<h1>Please sign in</h1>" + page)
+    httpd.write("page.html", page)
+    conf = dict(Identifier="data-customer-id " + source_kind, Cache="none")
+    if mode == "attributes":
+        conf.update(Mode="attributes", AccessId=None, AccessKey=None)
+    else:
+        conf.update(Fallback="attributes")
+        standin.control(mode="down")
+    httpd.configure(site(httpd, standin, "ErrorDocument 401 /errors/401.html\n",
+                         **conf)).start()
+
+    refused = httpd.get("page.html", auth=("alice", "WRONG"))
+    assert refused.status_code == 401
+    assert "Please sign in" in refused.text
+    assert "data-customer-id" not in refused.text
+    assert "alice" not in refused.text
+    accepted = httpd.get("page.html", auth=ALICE)
+    assert 'data-customer-id="alice"' in accepted.text
+    assert token_requests(standin) == (0 if mode == "attributes" else 1)
