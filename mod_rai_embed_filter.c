@@ -338,6 +338,13 @@ static const char *rai_embed_on_element(void *baton, rai_rewrite_kind_e kind,
                                           1))) {
             return "";
         }
+        /* token mode (RaiEmbedFallback attributes): only a widget asks for
+         * a token - a page without one makes no request (SPEC 3) - so a
+         * script gets the fallback only after a widget found no token */
+        if (!ctx->decided
+            && rai_embed_mode(dconf) != RAI_EMBED_MODE_ATTRIBUTES) {
+            return "";
+        }
     }
     if (!ctx->decided) {
         rai_embed_decide(ctx);
