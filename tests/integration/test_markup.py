@@ -504,21 +504,26 @@ def test_refused_identity_values_give_no_attributes(httpd, standin):
 
 # ============================================================ 3. fallback to attributes
 
-FALLBACK_PAGE = ('<html><head><script{m} src="/js/widget-loader.js"></script></head><body>'
+# In token mode a script never asks for a token (a page without widgets makes no token
+# request, SPEC 3): the loader script gets the fallback attributes only after a widget
+# found no token.
+FALLBACK_PAGE = ('<html><head><script src="/js/widget-loader.js"></script></head><body>'
                  '<rai-store-widget{m} community-id="c1"></rai-store-widget>\n'
-                 '<rai-widget{m}></rai-widget></body></html>\n')
+                 '<rai-widget api-url="//evil.example"></rai-widget>\n'
+                 '<rai-widget{m}></rai-widget>'
+                 '<script{s} src="/js/widget-loader.js"></script></body></html>\n')
 
 
 @pytest.mark.expect_error(r"RAI00\d\d")
 def test_fallback_when_the_api_is_down(httpd, standin):
-    template = FALLBACK_PAGE.replace("{m}", MARK)
-    healthy = FALLBACK_PAGE.replace("<script{m}", "<script").replace("{m}", MARK)
+    template = FALLBACK_PAGE.replace("{m}", MARK).replace("{s}", MARK)
+    healthy = FALLBACK_PAGE.replace("{m}", MARK).replace("{s}", "")
     httpd.write("page.html", source(template))
     httpd.write("public/page.html", source(template))
     httpd.configure(site(httpd, standin, Cache="none", Fallback="attributes",
                          Timeout="0.5 1")).start()
 
-    # healthy: a token in the widgets, no data-* attributes anywhere, the script untouched
+    # healthy: a token in the widgets, no data-* attributes anywhere, the scripts untouched
     response = httpd.get("page.html", auth=ALICE)
     assert_page(response, healthy)
     assert b"data-customer-id" not in response.content
@@ -535,9 +540,28 @@ def test_fallback_when_the_api_is_down(httpd, standin):
     assert httpd.notes() == ["fetched", "attributes", "attributes", "anonymous"]
 
 
+def test_fallback_page_without_widgets_makes_no_token_request(httpd, standin):
+    """SPEC 3: pages without a widget cause no token request - the embed script alone
+    is none, in token mode with the fallback too; in attributes mode it gets the
+    attributes (no token request there ever)."""
+    page = ('<html><head><script src="/js/widget-loader.js"></script></head>'
+            '<body><p>no widgets</p></body></html>\n')
+    httpd.write("page.html", page)
+    httpd.write("aa/page.html", page)
+    httpd.configure(site(httpd, standin, "<Location /aa/>\n    RaiEmbedMode attributes\n"
+                         "</Location>\n", Cache="none", Fallback="attributes")).start()
+    for state in ("ok", "down"):
+        standin.control(mode=state)
+        assert httpd.get("page.html", auth=ALICE).content == page.encode()
+    assert httpd.get("aa/page.html", auth=ALICE).content == page.replace(
+        "<script", '<script data-customer-id="alice"').encode()
+    assert token_requests(standin) == 0
+    assert httpd.notes() == ["none", "none", "attributes"]
+
+
 @pytest.mark.expect_error(r"RAI00\d\d")
 def test_no_fallback_by_default(httpd, standin):
-    template = FALLBACK_PAGE.replace("{m}", "")
+    template = FALLBACK_PAGE.replace("{m}", "").replace("{s}", "")
     httpd.write("page.html", source(template))
     httpd.configure(site(httpd, standin, Cache="none", Timeout="0.5 1")).start()
     standin.control(mode="down")
@@ -635,7 +659,7 @@ def test_attribute_names_are_escaped_in_the_log(httpd, standin):
 @pytest.mark.parametrize("hostile", ["script", "quote", "space"])
 def test_fallback_on_a_hostile_token(httpd, standin, hostile):
     """A token that fails the shape check is a failure: attributes, never the token."""
-    template = FALLBACK_PAGE.replace("{m}", MARK)
+    template = FALLBACK_PAGE.replace("{m}", MARK).replace("{s}", MARK)
     httpd.write("page.html", source(template))
     httpd.configure(site(httpd, standin, Cache="none", Fallback="attributes")).start()
     standin.control(mode="hostile", hostile=hostile)
