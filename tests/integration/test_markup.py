@@ -695,3 +695,46 @@ def test_failed_login_gets_no_attributes(httpd, standin, mode, source_kind):
     accepted = httpd.get("page.html", auth=ALICE)
     assert 'data-customer-id="alice"' in accepted.text
     assert token_requests(standin) == (0 if mode == "attributes" else 1)
+
+
+def test_held_tag_holds_back_only_the_tag(httpd, standin):
+    """A backend that stops in the middle of a widget tag: what came before the tag
+    reaches the client at once; the tag itself waits for its end (then no token: its
+    URL is untrusted), and a later widget still gets one.  (The element name itself may go
+    ahead: the inserted text would follow it.)"""
+    import socket
+    import time
+    httpd.write("cgi-bin/slow.cgi",
+                "#!/bin/sh\nprintf 'Content-Type: text/html\\r\\n\\r\\n'\n"
+                "printf '%s' '<p>early</p><rai-widget community-id=\"x\"'\n"
+                "sleep 1.5\n"
+                "printf '%s' ' api-url=\"//evil.example\"></rai-widget><rai-widget></rai-widget>'\n")
+    httpd.configure(site(httpd, standin)).start()
+    credentials = __import__("base64").b64encode(b"alice:alice-pw").decode()
+    sock = socket.create_connection(("127.0.0.1", httpd.port), timeout=10)
+    arrivals = []
+    try:
+        sock.sendall(("GET /cgi-bin/slow.cgi HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                      "Authorization: Basic %s\r\n\r\n" % credentials).encode())
+        start = time.monotonic()
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            arrivals.append((time.monotonic() - start, data))
+    finally:
+        sock.close()
+    httpd.requests_made += 1
+    received, early_at, tag_at = b"", None, None
+    for when, data in arrivals:
+        received += data
+        if early_at is None and b"<p>early</p>" in received:
+            early_at = when
+        if tag_at is None and b'community-id="x"' in received:
+            tag_at = when
+    assert early_at is not None and early_at < 1.2, arrivals
+    assert tag_at >= 1.4, "the held tag was sent before its end: %r" % arrivals
+    body = received.partition(b"\r\n\r\n")[2]
+    token = the_token(body)
+    assert body == ('<p>early</p><rai-widget community-id="x" api-url="//evil.example">'
+                    '</rai-widget><rai-widget embed-token="%s"></rai-widget>' % token).encode()
