@@ -738,3 +738,20 @@ def test_held_tag_holds_back_only_the_tag(httpd, standin):
     token = the_token(body)
     assert body == ('<p>early</p><rai-widget community-id="x" api-url="//evil.example">'
                     '</rai-widget><rai-widget embed-token="%s"></rai-widget>' % token).encode()
+
+
+def test_htaccess_token_mode_without_credentials(httpd, standin):
+    """An Attribute Auth server (no credentials) whose .htaccess asks for token mode:
+    served untouched with a warning (RAI0010) - or with the fallback's attributes."""
+    page = '<rai-store-widget community-id="c1"></rai-store-widget>\n'
+    httpd.write("t/page.html", page)
+    httpd.write("t/.htaccess", "RaiEmbedMode token\n")
+    httpd.write("f/page.html", page)
+    httpd.write("f/.htaccess", "RaiEmbedMode token\nRaiEmbedFallback attributes\n")
+    httpd.configure(attributes_site(httpd, standin)).start()
+    assert httpd.get("t/page.html", auth=ALICE).content == page.encode()
+    assert httpd.get("f/page.html", auth=ALICE).content == page.replace(
+        "<rai-store-widget", '<rai-store-widget data-customer-id="alice"').encode()
+    assert log_lines(httpd, "RAI0010")
+    assert token_requests(standin) == 0
+    assert httpd.notes() == ["error", "attributes"]
