@@ -755,3 +755,17 @@ def test_htaccess_token_mode_without_credentials(httpd, standin):
     assert log_lines(httpd, "RAI0010")
     assert token_requests(standin) == 0
     assert httpd.notes() == ["error", "attributes"]
+
+
+@pytest.mark.parametrize("directive", [
+    "RaiEmbedTrustedHosts *", "RaiEmbedTrustedHosts https://example.com",
+    "RaiEmbedTrustedHosts example.com:443", "RaiEmbedTrustedHosts example.com/x",
+    "RaiEmbedTrustedHosts *example.com", "RaiEmbedTrustedHosts ex%41mple.com",
+    "RaiEmbedTrustedHosts a..b", "RaiEmbedTrustedHosts user@example.com",
+    "RaiEmbedScripts /a?b.js", "RaiEmbedScripts /a#b.js",
+    "RaiEmbedMode tokens", "RaiEmbedFallback token"])
+def test_bad_markup_directives_refused(httpd, standin, directive):
+    httpd.configure(rai_conf(standin) + directive + "\n")
+    rc, output = httpd.configtest()
+    assert rc != 0, directive
+    assert directive.split()[0] in output, output
