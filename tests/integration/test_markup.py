@@ -769,3 +769,27 @@ def test_bad_markup_directives_refused(httpd, standin, directive):
     rc, output = httpd.configtest()
     assert rc != 0, directive
     assert directive.split()[0] in output, output
+
+
+@pytest.mark.parametrize("mode", ["attributes", "fallback"])
+def test_other_scripts_are_no_untrusted_widgets(httpd, standin, mode):
+    """A page's ordinary third-party scripts (analytics, a CDN's jQuery) are no embed
+    scripts: they are left alone without a word, and the one warning per interval goes
+    to the widget that really names an untrusted host."""
+    template = ('<html><head>'
+                '<script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>'
+                '<script src="//code.jquery.com/jquery-3.7.1.min.js"></script>'
+                '</head><body><rai-widget api-url="//evil.example"></rai-widget>'
+                '<rai-store-widget' + MARK + '></rai-store-widget></body></html>\n')
+    httpd.write("page.html", source(template))
+    conf = dict(Mode="attributes", AccessId=None, AccessKey=None) \
+        if mode == "attributes" else dict(Fallback="attributes")
+    httpd.configure(site(httpd, standin, **conf)).start()
+    response = httpd.get("page.html", auth=ALICE)
+    if mode == "attributes":
+        assert response.content == rendered(template, ' data-customer-id="alice"')
+    else:
+        assert_page(response, template)
+    lines = log_lines(httpd, "RAI0039")
+    assert len(lines) == 1 and "[rai_embed:warn]" in lines[0], lines
+    assert "api-url" in lines[0] and "<script>" not in lines[0], lines
