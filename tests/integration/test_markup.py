@@ -167,6 +167,17 @@ UNTRUSTED = {
     "named-tab-in-slashes": 'api-url="https:/&Tab;/evil.example"',
     "amp-then-colon": 'api-url="https&amp;#58;//x" widget-url="https&#x3A;//evil.example"',
     "nul-in-host": 'api-url="https://api.returning.ai&#0;.evil.example"',
+    # what the URL parser makes of special schemes
+    "single-slash": 'api-url="https:/evil.example"',
+    "no-slashes": 'api-url="https:evil.example"',
+    "userinfo-colon": 'api-url="https://api.returning.ai:@evil.example"',
+    "fragment-at": 'api-url="https://evil.example#@api.returning.ai"',
+    "query-at": 'api-url="https://evil.example?@api.returning.ai"',
+    "websocket": 'api-url="wss://evil.example/socket"',
+    "blob": 'api-url="blob:https://evil.example/x"',
+    "ideographic-dot": 'api-url="https://api.returning.ai\u3002evil.example"',
+    "leading-control-byte": 'api-url="\x01https://evil.example"',
+    "ipv6": 'api-url="https://[::1]/"',
 }
 
 # Each may keep its token: relative URLs, the default trusted hosts, values that are not
@@ -184,6 +195,9 @@ TRUSTED = {
     "empty": 'api-url=""',
     "no-value": 'api-url data-x="//evil.example"',
     "amp-not-a-colon": 'api-url="https&amp;#58;//evil.example"',
+    "backslash-ends-authority": 'api-url="https://api.returning.ai\\@evil.example"',
+    "userinfo-with-escape": 'api-url="https://evil.example%2F@api.returning.ai/"',
+    "wss-trusted": 'api-url="wss://live.returning.ai/socket"',
     "widget-in-value": 'title="<rai-widget api-url=\'//evil.example\'>"',
 }
 
