@@ -629,6 +629,42 @@ CONTEXTS = {
     "noembed": '<noembed><rai-widget></noembed><rai-widget{m}>',
     "attribute-value": '<div title="<rai-widget>"><rai-widget{m}>',
     "cdata-in-html": '<![CDATA[<rai-widget>]]><rai-widget{m}>',   # a bogus comment to '>'
+    # raw text inside integration points is HTML raw text again
+    "svg-title-style": '<svg><title><style><rai-widget></style></title></svg><rai-widget{m}>',
+    "mtext-script": '<math><mtext><script><rai-widget></script></mtext></math>'
+                    '<rai-widget{m}>',
+    "foreign-object-svg": '<svg><foreignObject><svg><rai-widget></svg></foreignObject>'
+                          '</svg><rai-widget{m}>',
+    "annotation-xml-xhtml": '<math><annotation-xml encoding="Application/XHTML+XML">'
+                            '<rai-widget{m}></annotation-xml></math>',
+    "annotation-xml-upper": "<math><annotation-xml encoding='TEXT/HTML'><rai-widget{m}>",
+    "annotation-xml-other": '<math><annotation-xml encoding="text/htmlx"><rai-widget>'
+                            '</annotation-xml></math><rai-widget{m}>',
+    "svg-after-cdata": '<svg><![CDATA[x]]><rai-widget></svg><rai-widget{m}>',
+    "svg-self-closing": '<svg/><rai-widget{m}>',
+    "mi-svg": '<math><mi><svg><rai-widget></svg></mi></math><rai-widget{m}>',
+    "nested-ips": '<svg><desc><svg><desc><rai-widget{m}>',
+    "svg-end-space": '<svg></svg ><rai-widget{m}>',
+    "svg-table-breakout": '<svg><table><rai-widget{m}>',
+    "svg-end-p-breakout": '<svg><g></p><rai-widget{m}>',
+    "math-br-breakout": '<math><br><rai-widget{m}>',
+    # script data escapes
+    "script-double-escape-ends": '<script>a<!--b<script>c</script>d--></script>'
+                                 '<rai-widget{m}>',
+    "script-escaped-widget": '<script><!--<script></script><rai-widget></script>'
+                             '<rai-widget{m}>',
+    "script-not-double": '<script><!--<scripts></script><rai-widget{m}>',
+    "script-upper": '<SCRIPT><rai-widget></ScRiPt><rai-widget{m}>',
+    # tags that look like widgets and are not
+    "bogus-pi": '<?php <rai-widget> ?><rai-widget{m}>',
+    "in-attribute-name": '<div <rai-widget>><rai-widget{m}>',
+    "in-unquoted-value": '<a href=x<rai-widget>y</a><rai-widget{m}>',
+    "glued-names": '<rai-widget<rai-widget>><rai-widget{m}>',
+    "formfeed-end": '<rai-widget{m}\x0c>',
+    "end-tag": '</rai-widget><rai-widget{m}>',
+    "iframe": '<iframe><rai-widget></iframe><rai-widget{m}>',
+    "noframes": '<noframes><rai-widget></noframes><rai-widget{m}>',
+    "plaintext": '<rai-widget{m}><plaintext><rai-widget></plaintext><rai-widget>',
 }
 
 
