@@ -438,6 +438,19 @@ def test_attributes_mode_needs_no_credentials_in_a_location(httpd_factory, stand
     response = httpd.get("aa/page.html", auth=ALICE)
     assert response.content == rendered(ATTR_PAGE, ' data-customer-id="alice"')
 
+    # other ways to say attributes mode everywhere RaiEmbed On is: accepted
+    for good in (
+            "RaiEmbedMode attributes\n<VirtualHost *:%d>\n    ServerName v.test\n"
+            "    RaiEmbed On\n</VirtualHost>\n" % httpd.port,
+            "RaiEmbedMode attributes\n<Directory /tmp>\n    RaiEmbed On\n</Directory>\n",
+            "<Location /a/>\n    RaiEmbedMode attributes\n    RaiEmbed On\n</Location>\n"
+            "<Location /b/>\n    RaiEmbedFallback attributes\n</Location>\n"):
+        other = httpd_factory()
+        other.configure(rai_conf(standin, RaiEmbed=None, AccessId=None, AccessKey=None)
+                        + good)
+        rc, output = other.configtest()
+        assert rc == 0, (good, output)
+
     # token mode named somewhere, or RaiEmbed On where the mode is token: refused
     for bad in (
             "RaiEmbed On\n",
@@ -445,7 +458,9 @@ def test_attributes_mode_needs_no_credentials_in_a_location(httpd_factory, stand
             "    RaiEmbedMode token\n</Location>\n",
             "RaiEmbedMode attributes\n<Location /t/>\n    RaiEmbed On\n"
             "    RaiEmbedMode token\n</Location>\n",
-            "<Location /t/>\n    RaiEmbed On\n</Location>\n"):
+            "<Location /t/>\n    RaiEmbed On\n</Location>\n",
+            "RaiEmbed On\nRaiEmbedMode attributes\n<VirtualHost *:%d>\n"
+            "    ServerName v.test\n    RaiEmbedMode token\n</VirtualHost>\n" % httpd.port):
         other = httpd_factory()
         other.configure(rai_conf(standin, RaiEmbed=None, AccessId=None, AccessKey=None)
                         + bad)
