@@ -115,7 +115,8 @@ extern rai_scancache_t *rai_embed_scan_cache;
 /* One warning per interval and kind, per process; the rest go to debug. */
 enum {
     RAI_WARN_TOKEN, RAI_WARN_IDENTITY, RAI_WARN_CONFIG, RAI_WARN_CACHE,
-    RAI_WARN_BACKOFF, RAI_WARN_SEAL, RAI_WARN_MARKUP, RAI_WARN_KINDS
+    RAI_WARN_BACKOFF, RAI_WARN_SEAL, RAI_WARN_MARKUP,
+    RAI_WARN_UNTRUSTED, RAI_WARN_KINDS
 };
 int rai_embed_warn_level(int kind);
 

@@ -335,7 +335,7 @@ static const char *rai_embed_on_element(void *baton, rai_rewrite_kind_e kind,
     if (!rai_tag_urls_trusted(tag, dconf->trusted ? &dconf->hosts
                                                   : &rai_embed_default_trusted,
                               &bad)) {
-        rai_embed_log_limited(RAI_WARN_MARKUP, 0, r, "RAI0039: a %s whose "
+        rai_embed_log_limited(RAI_WARN_UNTRUSTED, 0, r, "RAI0039: a %s whose "
                               "%s names a host outside RaiEmbedTrustedHosts "
                               "gets nothing",
                               kind == RAI_REWRITE_SCRIPT ? "<script>" : "widget",
