@@ -92,7 +92,7 @@ class Browser:
         options.binary_location = CHROMIUM
         for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--no-proxy-server", "--window-size=1000,420",
+                     "--disable-sync", "--no-proxy-server", "--window-size=1000,600",
                      "--user-data-dir=%s" % self.profile):
             options.add_argument(flag)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
