@@ -178,6 +178,25 @@ def test_script_served(httpd, standin):
     assert httpd.get("token?scripts=1", auth=("alice", "alice")).json()["embedToken"]
 
 
+def test_script_open_under_auth(httpd, standin):
+    # httpd's authentication runs before the handler; the recipe in
+    # docs/configuration.md lets anyone fetch the script itself
+    httpd.write("w.html", WIDGET_PAGE)
+    httpd.configure(site(httpd, standin, RefreshScript="/token", extra="""
+<Location "/token">
+    <If "%{QUERY_STRING} =~ /^script(=[0-9a-f]*)?$/">
+        Require all granted
+    </If>
+</Location>""")).start()
+    version = SCRIPT_ELEMENT.search(httpd.get("w.html", auth=("alice", "alice")).text).group(1)
+
+    assert httpd.get("token?script=" + version).status_code == 200
+    assert httpd.get("token?script").status_code == 200
+    assert httpd.get("token").status_code == 401
+    assert httpd.get("token?scripts=1").status_code == 401
+    assert standin.stats()["token_requests"] == 1
+
+
 def test_script_query_in_path(httpd, standin):
     httpd.write("w.html", WIDGET_PAGE)
     httpd.configure(site(httpd, standin, RefreshScript="/token?a=1&b=2")).start()
