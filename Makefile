@@ -22,7 +22,7 @@ SOURCES   = mod_rai_embed.c mod_rai_embed_config.c mod_rai_embed_token.c mod_rai
             mod_rai_embed_identity.c mod_rai_embed_backoff.c rai_scan.c rai_token.c rai_identity.c \
             rai_flight.c rai_backoff.c rai_headers.c rai_seal.c rai_tag.c rai_rewrite.c rai_scancache.c
 HEADERS   = mod_rai_embed.h rai_scan.h rai_token.h rai_identity.h rai_flight.h rai_backoff.h rai_headers.h rai_seal.h rai_tag.h rai_rewrite.h rai_scancache.h \
-            rai_version.h
+            rai_version.h rai_refresh_js.h
 WARNINGS  = -Wc,-Wall -Wc,-Wextra -Wc,-Werror
 LIBS      = -lcurl -ljson-c -lcrypto
 JSON_CFLAGS = -I/usr/include/json-c
@@ -45,6 +45,12 @@ all: $(MODULE)
 
 $(MODULE): $(SOURCES) $(HEADERS)
 	$(APXS) -c $(WARNINGS) -Wc,-I/usr/include/json-c $(SOURCES) $(LIBS)
+
+# The refresh script is a real file, js/rai_refresh.js; the module carries it
+# as a byte array.  The header is committed too (an httpd source tree builds
+# it as it is); test_browser.py checks that it matches the .js.
+rai_refresh_js.h: js/rai_refresh.js scripts/js2h.sh
+	sh scripts/js2h.sh js/rai_refresh.js rai_refresh_js >$@.tmp && mv $@.tmp $@
 
 # --- install --------------------------------------------------------------
 .PHONY: uninstall deb test-package

@@ -13,6 +13,12 @@ dnl stops with an error, as the module was requested explicitly.
 dnl
 dnl Note: configure writes this directory's Makefile (from Makefile.in) and
 dnl modules.mk; in an in-place build they replace the copies shipped for apxs.
+dnl
+dnl The refresh script, js/rai_refresh.js, is compiled in from rai_refresh_js.h,
+dnl which is committed with it (scripts/js2h.sh writes it; the standalone
+dnl Makefile and the shipped modules.mk remake it when the .js changes).  After
+dnl editing the .js in an httpd tree, run: sh scripts/js2h.sh js/rai_refresh.js
+dnl rai_refresh_js > rai_refresh_js.h
 
 dnl RAI_EMBED_CHECK_LIBS: flags for libcurl, json-c and libcrypto, checked by
 dnl compiling and linking a small program.  Sets MOD_CFLAGS and

@@ -184,8 +184,11 @@ int rai_embed_identity_for(request_rec *r, rai_embed_result_t *result);
 /* --- mod_rai_embed_refresh.c -------------------------------------------- */
 
 int rai_embed_token_handler(request_rec *r);
-/* The script element for a page whose widgets renew from path. */
+/* The script element for a page whose widgets renew from path: <script
+ * src="PATH?script=VERSION" defer data-endpoint="PATH"></script>. */
 const char *rai_embed_refresh_script_element(apr_pool_t *p, const char *path);
+/* The version of js/rai_refresh.js built in (16 hex digits). */
+const char *rai_embed_script_version(apr_pool_t *p);
 
 /* --- mod_rai_embed_filter.c --------------------------------------------- */
 

@@ -12,10 +12,15 @@
 
 #include "mod_rai_embed.h"
 
+#include <openssl/sha.h>
+
+static int rai_embed_serve_script(request_rec *r, const char *version);
+static const char *rai_embed_script_arg(apr_pool_t *p, const char *args);
+
 int rai_embed_token_handler(request_rec *r)
 {
     rai_embed_result_t result;
-    const char *site;
+    const char *site, *script;
     apr_int64_t seconds;
 
     if (!r->handler || strcmp(r->handler, RAI_EMBED_HANDLER)) {
@@ -25,6 +30,9 @@ int rai_embed_token_handler(request_rec *r)
     ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if ((script = rai_embed_script_arg(r->pool, r->args)) != NULL) {
+        return rai_embed_serve_script(r, script);
     }
     /* a token is a credential: no other site may fetch it with our
      * visitor's cookies or password */
@@ -65,29 +73,104 @@ int rai_embed_token_handler(request_rec *r)
     return OK;
 }
 
-/* On a widget's rai-error event (its token ran out in a long session),
- * fetch a new token from the refresh endpoint, give it to every widget and
- * reload them.  One copy per page however often it is inserted, one request
- * at a time and at most one every 30 s, and no reload when the answer is
- * the token the widgets already have: a widget that keeps failing cannot
- * make the page loop. */
-#define RAI_EMBED_SCRIPT_HEAD \
-    "<script>(function(){if(window.__raiEmbedRefresh)return;" \
-    "window.__raiEmbedRefresh=1;var busy=0,last=-30000;" \
-    "document.addEventListener(\"rai-error\",function(){var now=Date.now();" \
-    "if(busy||now-last<30000)return;busy=1;last=now;fetch(\""
-#define RAI_EMBED_SCRIPT_TAIL \
-    "\",{credentials:\"same-origin\",headers:{Accept:\"application/json\"}})" \
-    ".then(function(r){if(!r.ok)throw r.status;return r.json()})" \
-    ".then(function(d){var t=d.embedToken,n=0;" \
-    "document.querySelectorAll(\"[embed-token]\").forEach(function(w){" \
-    "if(w.getAttribute(\"embed-token\")!==t){w.setAttribute(\"embed-token\",t);" \
-    "n++}});var a=window.ReturningAIWidget;if(n&&a&&a.reload)a.reload()})" \
-    "[\"catch\"](function(){}).then(function(){busy=0})},true)})();" \
-    "</script>\n"
+/* --- the script (js/rai_refresh.js, built in as rai_refresh_js.h) -------- */
 
+#include "rai_refresh_js.h"
+
+/* The script's version: the first 16 hex digits of its SHA-256, which go
+ * into its URL, so that the URL can be cached for good. */
+const char *rai_embed_script_version(apr_pool_t *p)
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    char *hex = apr_palloc(p, 17);
+    int i;
+
+    SHA256((const unsigned char *)rai_refresh_js, rai_refresh_js_len, digest);
+    for (i = 0; i < 8; i++) {
+        hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
+        hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 15];
+    }
+    hex[16] = '\0';
+    return hex;
+}
+
+/* The value of the "script" parameter in a query string: "" for a bare
+ * "script", NULL when there is none. */
+static const char *rai_embed_script_arg(apr_pool_t *p, const char *args)
+{
+    const char *item, *end;
+
+    for (item = args; item && *item; item = end + (*end == '&')) {
+        end = item + strcspn(item, "&");
+        if (!strncmp(item, "script", 6)
+            && (item + 6 == end || item[6] == '=')) {
+            return item + 6 == end ? ""
+                   : apr_pstrmemdup(p, item + 7, end - item - 7);
+        }
+        if (!*end) {
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* GET <endpoint>?script=VERSION: the script, for anyone (it holds nothing
+ * personal, and asks for no token).  The current version is cached for a
+ * year; any other (a page from before an upgrade, or a bare ?script in a
+ * hand-written element) gets today's script, revalidated every time. */
+static int rai_embed_serve_script(request_rec *r, const char *version)
+{
+    const char *current = rai_embed_script_version(r->pool);
+    int rc;
+
+    apr_table_unset(r->err_headers_out, "Cache-Control");
+    apr_table_setn(r->headers_out, "Cache-Control",
+                   strcmp(version, current)
+                   ? "no-cache"
+                   : "public, max-age=31536000, immutable");
+    apr_table_setn(r->headers_out, "ETag",
+                   apr_pstrcat(r->pool, "\"", current, "\"", NULL));
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_type(r, "text/javascript; charset=utf-8");
+    /* RAI_EMBED's init set no_local_copy, not knowing the type yet; this
+     * response is never rewritten, so its validator is good */
+    r->no_local_copy = 0;
+    if ((rc = ap_meets_conditions(r)) != OK) {
+        return rc;
+    }
+    ap_set_content_length(r, rai_refresh_js_len);
+    if (!r->header_only) {
+        ap_rwrite(rai_refresh_js, (int)rai_refresh_js_len, r);
+    }
+    return OK;
+}
+
+/* The script element for pages whose widgets renew from path: external and
+ * same-origin, so that Content-Security-Policy "script-src 'self'" allows
+ * it.  path holds only plain URL characters (RaiEmbedRefreshScript checks);
+ * '&' is written as "&amp;" in the attributes. */
 const char *rai_embed_refresh_script_element(apr_pool_t *p, const char *path)
 {
-    return apr_pstrcat(p, RAI_EMBED_SCRIPT_HEAD, path, RAI_EMBED_SCRIPT_TAIL,
-                       NULL);
+    const char *html = path, *src;
+
+    if (strchr(path, '&')) {
+        const char *s;
+        char *out = apr_palloc(p, strlen(path) * 5 + 1), *o = out;
+
+        for (s = path; *s; s++) {
+            if (*s == '&') {
+                memcpy(o, "&amp;", 5);
+                o += 5;
+            }
+            else {
+                *o++ = *s;
+            }
+        }
+        *o = '\0';
+        html = out;
+    }
+    src = apr_pstrcat(p, html, strchr(path, '?') ? "&amp;" : "?",
+                      "script=", rai_embed_script_version(p), NULL);
+    return apr_pstrcat(p, "<script src=\"", src, "\" defer data-endpoint=\"",
+                       html, "\"></script>\n", NULL);
 }

@@ -29,5 +29,11 @@ MOD_CFLAGS ?= $(shell pkg-config --cflags $(RAI_EMBED_PKGS) 2>/dev/null)
 mod_rai_embed.la: $(rai_embed_objs:.lo=.slo)
 	$(SH_LINK) -rpath $(libexecdir) -module -avoid-version $(rai_embed_objs) $(MOD_RAI_EMBED_LDADD)
 
+# The refresh script (js/rai_refresh.js) as a C array; the generated header is
+# also committed, so a tree without this rule (configure's modules.mk) builds.
+mod_rai_embed_refresh.lo mod_rai_embed_refresh.slo: rai_refresh_js.h
+rai_refresh_js.h: js/rai_refresh.js scripts/js2h.sh
+	sh scripts/js2h.sh js/rai_refresh.js rai_refresh_js >$@.tmp && mv $@.tmp $@
+
 static =
 shared = mod_rai_embed.la

@@ -308,6 +308,19 @@ $php_conf
 # ---- mod_rai_embed
 RaiEmbed On
 $1
+
+# ---- long sessions and single-page apps: the refresh endpoint (under the site's
+# Basic auth, so it names the same user), and the script it serves, which pages
+# with a token get: it renews the token before it expires, on rai-error, and for
+# widgets rendered later (spa/).
+<Location "/rai-token">
+    SetHandler rai-embed-token
+</Location>
+RaiEmbedRefreshScript /rai-token
+# the PHP page's identity is a note the endpoint cannot see
+<Directory "$htdocs/php">
+    RaiEmbedRefreshScript none
+</Directory>
 EOF
 }
 
@@ -436,6 +449,7 @@ EOF
     else
         say "  (no libphp found: the PHP page is not served; apt-get install libapache2-mod-php)"
     fi
+    say "  single-page app, widgets rendered later: ${url}spa/"
     say ""
     say "  refresh endpoint, a fresh token as JSON: curl -u alice:alice ${url}rai-token"
     # (metrics: print their URL here once the module has a rai-embed-metrics handler)
