@@ -19,7 +19,7 @@
  * It is inserted by insert_filter (every response that reaches a handler,
  * whatever RaiEmbed says) and by insert_error_filter (responses httpd
  * makes itself: ap_send_error_response drops the other filters), and
- * strips on each call until the headers have gone out.  What it removes
+ * strips on each call.  What it removes
  * it keeps, so RAI_EMBED, which may meet its first widget only after the
  * headers left, still reads the value. */
 
@@ -193,8 +193,9 @@ static apr_status_t rai_embed_app_headers_filter(ap_filter_t *f,
     rai_embed_app_headers_ctx *ctx = f->ctx;
     int i;
 
-    /* until HTTP_HEADER has sent them, anyone may still set headers */
-    if (ctx && !r->sent_bodyct) {
+    /* on every call: until HTTP_HEADER has sent them, anyone may still set
+     * headers (r->sent_bodyct does not say: mod_proxy_http sets it early) */
+    if (ctx) {
         for (i = 0; i < ctx->names->nelts; i++) {
             const char *name = APR_ARRAY_IDX(ctx->names, i, const char *);
             const char *v = rai_embed_response_header(r, name);

@@ -35,8 +35,10 @@ elif kind == "local":
     headers.append(("Location", "/w.html"))
     body = ""
 elif kind == "etag":
-    # httpd answers If-None-Match: "v1" with a 304 itself
-    headers += [("ETag", '"v1"'), ("Content-Type", "text/html")]
+    # httpd answers If-None-Match: "v1" with a 304 itself (not for HTML it may
+    # rewrite: there RAI_EMBED turns 304s from validators off)
+    headers += [("ETag", '"v1"'), ("Content-Type", "application/json")]
+    body = "{}\n"
 elif kind == "twice":
     headers += [("X-Rai-Customer-Id", query.get("v", "")), ("Content-Type", "text/html")]
 out = sys.stdout.buffer
