@@ -152,6 +152,17 @@ def test_fpm_identity(httpd_factory, standin, fpm):
     assert httpd.notes() == ["fetched", "fetched", "anonymous"]
 
 
+def test_fpm_directory_index(httpd_factory, standin, fpm):
+    # mod_dir's DirectoryIndex (a fast internal redirect to index.php)
+    httpd = httpd_factory(modules=PROXY_MODULES)
+    httpd.write("shop/index.php", (APPS / "identity_app.php").read_text())
+    httpd.configure(fpm_site(httpd, standin, fpm)).start()
+
+    assert_token(httpd.get("shop/", params={"u": "frank"}), standin, "frank")
+    standin.reset()
+    no_identity_header(httpd.head("shop/", params={"u": "frank"}))
+
+
 def test_fpm_header_after_flush(httpd_factory, standin, fpm):
     # The start of the page, and with it the headers, has left httpd (and the header
     # was removed) before the widget arrives: the value is still the identity.
@@ -329,6 +340,26 @@ def test_reflecting_backend_is_a_risk(httpd_factory, standin, app):
     httpd.configure(proxy_site(standin, app)).start()
 
     assert_token(httpd.get("app/reflect", headers={HEADER: "bob"}), standin, "bob")
+
+
+def test_static_request_header_is_no_identity(httpd_factory, standin):
+    # No application at all: a client's request header names nobody.
+    httpd = httpd_factory()
+    httpd.write("w.html", WIDGET_PAGE)
+    httpd.configure(rai_conf(standin, Cache="none", Identifier=IDENTIFIER)).start()
+
+    assert_no_token(httpd.get("w.html", headers={HEADER: "bob"}), standin)
+    assert httpd.notes() == ["anonymous"]
+
+
+def test_proxy_attribute_mode(httpd_factory, standin, app):
+    # Attribute Auth takes the same sources.
+    httpd = httpd_factory(modules=PROXY_MODULES)
+    httpd.configure(proxy_site(standin, app, Mode="attributes")).start()
+
+    response = no_identity_header(httpd.get("app/page", params={"u": "42"}))
+    assert '<rai-store-widget data-customer-id="42" community-id="c1">' in response.text
+    assert standin.stats()["token_requests"] == 0
 
 
 def test_proxy_raiembed_off_and_replaced_list(httpd_factory, standin, app):
