@@ -7,28 +7,32 @@
  * them for one request.
  *
  * A header:NAME source is a response header the application sets
- * (PHP-FPM's header(), a CGI, a proxied app).  The RAI_EMBED_APP_HEADERS
- * filter removes it from every response of a scope that names it, so it
+ * (PHP-FPM's header(), a CGI, a proxied app).  Two filters, sharing one
+ * context, remove it from every response of a scope that names it, so it
  * never reaches a client or a cache:
  *
- *   handler -> RAI_EMBED (RESOURCE) -> FIXUP_HEADERS_OUT (mod_headers,
- *   CONTENT_SET) -> RAI_EMBED_APP_HEADERS (CONTENT_SET, inserted after
- *   mod_headers' filter) -> mod_deflate, CACHE_SAVE (CONTENT_SET+1) ->
+ *   handler -> RAI_EMBED (RESOURCE) -> RAI_EMBED_APP_CAPTURE
+ *   (CONTENT_SET-1: keeps the application's value, removes it) ->
+ *   FIXUP_HEADERS_OUT (mod_headers, CONTENT_SET) -> RAI_EMBED_APP_HEADERS
+ *   (CONTENT_SET, inserted after mod_headers' filter: removes what
+ *   mod_headers set) -> mod_deflate, CACHE_SAVE (CONTENT_SET+1) ->
  *   HTTP_HEADER (PROTOCOL)
  *
- * It is inserted by insert_filter (every response that reaches a handler,
- * whatever RaiEmbed says) and by insert_error_filter (responses httpd
- * makes itself: ap_send_error_response drops the other filters), and
- * strips on each call.  What it removes
- * it keeps, so RAI_EMBED, which may meet its first widget only after the
- * headers left, still reads the value. */
+ * Both are inserted by insert_filter (every response that reaches a
+ * handler, whatever RaiEmbed says) and by insert_error_filter (responses
+ * httpd makes itself: ap_send_error_response drops the other filters),
+ * and strip on each call.  RAI_EMBED, which may meet its first widget only
+ * after the headers left, reads the value the capture kept: the
+ * application's, never one that mod_headers added on the way out. */
 
 #include "http_request.h"
 
 #include "mod_rai_embed.h"
 
+#define RAI_EMBED_APP_CAPTURE_FILTER "RAI_EMBED_APP_CAPTURE"
 #define RAI_EMBED_APP_HEADERS_FILTER "RAI_EMBED_APP_HEADERS"
 
+static ap_filter_rec_t *rai_embed_app_capture_handle;
 static ap_filter_rec_t *rai_embed_app_headers_handle;
 
 /* Response headers that httpd or HTTP need: a header: source would remove
@@ -154,7 +158,7 @@ const apr_array_header_t *rai_embed_identifier_defaults(apr_pool_t *p)
 
 /* --- header: sources and RAI_EMBED_APP_HEADERS ------------------------- */
 
-/* One response's RAI_EMBED_APP_HEADERS. */
+/* One response's RAI_EMBED_APP_CAPTURE and RAI_EMBED_APP_HEADERS. */
 typedef struct {
     const apr_array_header_t *names;    /* const char * */
     apr_table_t *removed;               /* the first value of each, as the
@@ -171,14 +175,14 @@ static const char *rai_embed_response_header(request_rec *r, const char *name)
 }
 
 /* header:NAME for r: still in the response, or removed by this response's
- * RAI_EMBED_APP_HEADERS.  Never a request header. */
+ * RAI_EMBED_APP_CAPTURE.  Never a request header. */
 static const char *rai_embed_app_header(request_rec *r, const char *name)
 {
     const char *v = rai_embed_response_header(r, name);
     ap_filter_t *f;
 
     for (f = r->output_filters; !v && f; f = f->next) {
-        if (f->frec == rai_embed_app_headers_handle && f->ctx) {
+        if (f->frec == rai_embed_app_capture_handle && f->ctx) {
             rai_embed_app_headers_ctx *ctx = f->ctx;
             v = apr_table_get(ctx->removed, name);
         }
@@ -203,7 +207,8 @@ static apr_status_t rai_embed_app_headers_filter(ap_filter_t *f,
             if (!v) {
                 continue;
             }
-            if (!apr_table_get(ctx->removed, name)) {
+            if (f->frec == rai_embed_app_capture_handle
+                && !apr_table_get(ctx->removed, name)) {
                 apr_table_setn(ctx->removed, name, v);
             }
             apr_table_unset(r->headers_out, name);
@@ -280,6 +285,8 @@ void rai_embed_app_headers_insert(request_rec *r)
     ctx = apr_palloc(r->pool, sizeof(*ctx));
     ctx->names = names;
     ctx->removed = apr_table_make(r->pool, names->nelts);
+    ap_add_output_filter_handle(rai_embed_app_capture_handle, ctx, r,
+                                r->connection);
     ap_add_output_filter_handle(rai_embed_app_headers_handle, ctx, r,
                                 r->connection);
 }
@@ -287,6 +294,10 @@ void rai_embed_app_headers_insert(request_rec *r)
 void rai_embed_app_headers_register(apr_pool_t *p)
 {
     (void)p;
+    rai_embed_app_capture_handle =
+        ap_register_output_filter(RAI_EMBED_APP_CAPTURE_FILTER,
+                                  rai_embed_app_headers_filter, NULL,
+                                  AP_FTYPE_CONTENT_SET - 1);
     rai_embed_app_headers_handle =
         ap_register_output_filter(RAI_EMBED_APP_HEADERS_FILTER,
                                   rai_embed_app_headers_filter, NULL,

@@ -392,6 +392,29 @@ def test_mod_headers_cannot_add_it(httpd_factory, standin, app):
         no_identity_header(httpd.get(path))
 
 
+def test_mod_headers_is_no_identity(httpd_factory, standin, app):
+    # What mod_headers adds on the way out (Header set, Header echo of a client's request
+    # header) is removed and never the identity, even where the widget comes only after
+    # mod_headers has run: only the application's own header counts.
+    extra = """
+<Location "/app/flush">
+    Header echo ^X-Rai-Customer-Id$
+</Location>
+<Location "/app/page">
+    Header set X-Rai-Customer-Id mallory
+</Location>
+"""
+    httpd = httpd_factory(modules=PROXY_MODULES)
+    httpd.configure(proxy_site(standin, app, extra=extra)).start()
+
+    assert_no_token(httpd.get("app/flush", headers={HEADER: "bob"}), standin)
+    assert_no_token(httpd.get("app/page"), standin)
+    assert_token(httpd.get("app/flush", params={"u": "42"}, headers={HEADER: "bob"}),
+                 standin, "42")
+    standin.reset()
+    assert_token(httpd.get("app/page", params={"u": "43"}), standin, "43")
+
+
 def test_mod_cache_never_stores_it(httpd_factory, standin, app):
     modules = PROXY_MODULES + ("cache", "cache_socache")
     httpd = httpd_factory(modules=modules)
