@@ -267,11 +267,12 @@ rai_embed_identity_status_e rai_embed_identity_read(request_rec *r,
                                         apr_array_header_t **identity,
                                         const char **key, const char **why);
 
-/* header: sources.  RAI_EMBED_APP_HEADERS (CONTENT_SET, after
- * mod_headers' filter, before mod_cache's CACHE_SAVE and the protocol
- * filters) removes every header a header: source names from the response,
- * and keeps the values for the identity.  insert_filter and
- * insert_error_filter hooks; a scope's list is in dconf->app_headers. */
+/* header: sources.  RAI_EMBED_APP_CAPTURE (CONTENT_SET-1, before
+ * mod_headers) keeps the application's value and removes it;
+ * RAI_EMBED_APP_HEADERS (CONTENT_SET, after mod_headers' filter, before
+ * mod_cache's CACHE_SAVE and the protocol filters) removes what mod_headers
+ * added.  insert_filter and insert_error_filter hooks; a scope's names are
+ * in dconf->app_headers. */
 void rai_embed_app_headers_insert(request_rec *r);
 void rai_embed_app_headers_register(apr_pool_t *p);
 /* RaiEmbedIdentifier's header: names, for the scope's dconf->app_headers. */
