@@ -12,8 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
@@ -312,7 +310,8 @@ def test_proxy_refused_values(httpd_factory, standin, app, raw, why):
     response = httpd.get("app/raw", params={"hex": raw.hex()})
     assert_no_token(response, standin)
     assert httpd.notes() == ["error"]
-    assert "RAI0012" in httpd.error_log()
+    refusals = [line for line in httpd.error_log().splitlines() if "RAI0012" in line]
+    assert refusals and why in refusals[0], refusals
 
 
 def test_proxy_request_header_is_no_identity(httpd_factory, standin, app):
