@@ -1,10 +1,14 @@
 # mod_rai_embed — build with apxs, test against a real httpd.
 #
 #   make            build .libs/mod_rai_embed.so
-#   make install    install it with apxs
+#   make install    install it (and, on Debian, its .load/.conf); DESTDIR= works
+#   make uninstall  remove what make install installed
+#   make deb        build the Debian package into build/deb/
 #   make test       install what is missing, build, run every test
 #   make demo       install what is missing, build, start a demo httpd
 #   make bench      print the benchmark figures
+#   make test-package  build the package, install it into a fresh Debian 12
+#                   root (debootstrap), and check it there
 
 APXS      ?= apxs
 PYTHON    ?= /usr/bin/python3
@@ -16,8 +20,8 @@ CC        ?= gcc
 SOURCES   = mod_rai_embed.c mod_rai_embed_config.c mod_rai_embed_token.c mod_rai_embed_refresh.c \
             mod_rai_embed_filter.c mod_rai_embed_cache.c \
             mod_rai_embed_identity.c mod_rai_embed_backoff.c rai_scan.c rai_token.c rai_identity.c \
-            rai_flight.c rai_backoff.c rai_headers.c rai_seal.c rai_tag.c rai_rewrite.c
-HEADERS   = mod_rai_embed.h rai_scan.h rai_token.h rai_identity.h rai_flight.h rai_backoff.h rai_headers.h rai_seal.h rai_tag.h rai_rewrite.h \
+            rai_flight.c rai_backoff.c rai_headers.c rai_seal.c rai_tag.c rai_rewrite.c rai_scancache.c
+HEADERS   = mod_rai_embed.h rai_scan.h rai_token.h rai_identity.h rai_flight.h rai_backoff.h rai_headers.h rai_seal.h rai_tag.h rai_rewrite.h rai_scancache.h \
             rai_version.h
 WARNINGS  = -Wc,-Wall -Wc,-Wextra -Wc,-Werror
 LIBS      = -lcurl -ljson-c -lcrypto
@@ -34,7 +38,7 @@ UNIT_CFLAGS = -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
 UNIT_LIBS = $(shell pkg-config --libs check 2>/dev/null) \
             $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null) $(LIBS)
 
-.PHONY: all install clean deps test unit integration asan-integration fuzz bench demo \
+.PHONY: all install clean deps test unit integration asan-integration fuzz bench soak demo \
         demo-stop
 
 all: $(MODULE)
@@ -42,8 +46,59 @@ all: $(MODULE)
 $(MODULE): $(SOURCES) $(HEADERS)
 	$(APXS) -c $(WARNINGS) -Wc,-I/usr/include/json-c $(SOURCES) $(LIBS)
 
+# --- install --------------------------------------------------------------
+.PHONY: uninstall deb test-package
+# The .so alone (no libtool .la, no libtool banner), and on Debian the .load
+# and .conf that a2enmod reads.  Files that the Debian package owns are left
+# to apt.
+MODULES_DIR    = $(shell $(APXS) -q LIBEXECDIR)
+APACHE_CONFDIR = $(shell $(APXS) -q SYSCONFDIR)
+MODS_AVAILABLE = $(APACHE_CONFDIR)/mods-available
+PACKAGE        = libapache2-mod-rai-embed
+# 0 when dpkg knows the installed module as a file of the package
+OWNED_BY_PACKAGE = [ -z "$(DESTDIR)" ] && dpkg -S $(MODULES_DIR)/mod_rai_embed.so >/dev/null 2>&1
+
 install: $(MODULE)
-	$(APXS) -i -n rai_embed mod_rai_embed.la
+	@if $(OWNED_BY_PACKAGE); then \
+	    echo "install: $(MODULES_DIR)/mod_rai_embed.so belongs to $(PACKAGE): install a new package instead (make deb)" >&2; \
+	    exit 1; fi
+	install -d $(DESTDIR)$(MODULES_DIR)
+	install -m 644 $(MODULE) $(DESTDIR)$(MODULES_DIR)/mod_rai_embed.so
+	@if [ -d "$(DESTDIR)$(MODS_AVAILABLE)" ] || [ -d "$(MODS_AVAILABLE)" ]; then \
+	    echo "install -m 644 debian/rai_embed.load debian/rai_embed.conf $(DESTDIR)$(MODS_AVAILABLE)/"; \
+	    install -d $(DESTDIR)$(MODS_AVAILABLE) && \
+	    sed 's|/usr/lib/apache2/modules/|$(MODULES_DIR)/|' debian/rai_embed.load \
+	        >$(DESTDIR)$(MODS_AVAILABLE)/rai_embed.load && \
+	    chmod 644 $(DESTDIR)$(MODS_AVAILABLE)/rai_embed.load && \
+	    install -m 644 debian/rai_embed.conf $(DESTDIR)$(MODS_AVAILABLE)/rai_embed.conf && \
+	    echo "install: enable it with: a2enmod rai_embed && apache2ctl -t"; \
+	else \
+	    echo "install: load it with: LoadModule rai_embed_module $(MODULES_DIR)/mod_rai_embed.so"; \
+	fi
+
+uninstall:
+	@if $(OWNED_BY_PACKAGE); then \
+	    echo "uninstall: $(MODULES_DIR)/mod_rai_embed.so belongs to $(PACKAGE): apt-get purge $(PACKAGE)" >&2; \
+	    exit 1; fi
+	@# -p: a2dismod also forgets the module (no "disabled by admin" mark that would keep a
+	@# later package from enabling it)
+	@if [ -z "$(DESTDIR)" ] && [ -e $(MODS_AVAILABLE)/rai_embed.load ] \
+	    && command -v a2dismod >/dev/null 2>&1; then \
+	    echo "a2dismod -q -p rai_embed"; a2dismod -q -p rai_embed; fi
+	rm -f $(DESTDIR)$(MODULES_DIR)/mod_rai_embed.so \
+	      $(DESTDIR)$(MODS_AVAILABLE)/rai_embed.load \
+	      $(DESTDIR)$(MODS_AVAILABLE)/rai_embed.conf
+
+# --- Debian package --------------------------------------------------------
+# Built in a copy of the tree under build/deb/, so that the package build's
+# files (debian/<package>/, stamps, its .libs) never land in the checkout.
+deb:
+	sh scripts/install-deps.sh deb
+	sh scripts/build-deb.sh
+
+test-package:
+	sh scripts/install-deps.sh package
+	sh tests/package/test_package.sh
 
 clean:
 	rm -rf .libs build *.la *.lo *.slo *.o tests/unit/*.bin tests/fuzz/*.bin bench/*.bin
@@ -56,6 +111,7 @@ deps:
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	$(MAKE) integration
 	$(MAKE) asan-integration
 
@@ -116,11 +172,11 @@ asan-integration: $(ASAN_MODULE)
 	$(PYTHON) -m pytest -q $(ASAN_TESTS)
 
 FUZZ_SECONDS ?= 60
-fuzz: tests/fuzz/fuzz_scan.c tests/unit/scan_model.c rai_scan.c
-	sh scripts/install-deps.sh fuzz
+tests/fuzz/fuzz_scan.bin: tests/fuzz/fuzz_scan.c tests/unit/scan_model.c rai_scan.c rai_scan.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -I. -Itests/unit -o tests/fuzz/fuzz_scan.bin tests/fuzz/fuzz_scan.c \
-	    tests/unit/scan_model.c rai_scan.c
+	    -I. -Itests/unit -o $@ tests/fuzz/fuzz_scan.c tests/unit/scan_model.c rai_scan.c
+
+fuzz: fuzz-deps tests/fuzz/fuzz_scan.bin
 	mkdir -p tests/fuzz/work
 	./tests/fuzz/fuzz_scan.bin -dict=tests/fuzz/html.dict -max_total_time=$(FUZZ_SECONDS) \
 	    tests/fuzz/work tests/fuzz/corpus
@@ -150,7 +206,8 @@ fuzz-deps:
 	sh scripts/install-deps.sh fuzz
 
 fuzz-replay: fuzz-deps
-	$(MAKE) $(PURE_FUZZ)
+	$(MAKE) $(PURE_FUZZ) tests/fuzz/fuzz_scan.bin
+	./tests/fuzz/fuzz_scan.bin -runs=0 tests/fuzz/corpus
 	for f in $(PURE_FUZZ_NAMES); do \
 	    ./tests/fuzz/fuzz_$$f.bin -runs=0 tests/fuzz/corpus-$$f || exit 1; \
 	done
@@ -174,6 +231,14 @@ bench:
 	$(CC) -O2 -Wall -Wextra -Werror -I. -o bench/bench_scan.bin bench/bench_scan.c rai_scan.c
 	./bench/bench_scan.bin
 	$(PYTHON) bench/bench_http.py
+
+# A bounded soak (bench/soak.py): 100k requests while the API flaps, against
+# the ASan-built module.  Prints figures; SOAK_REQUESTS= etc. to change it.
+soak: $(ASAN_MODULE)
+	sh scripts/install-deps.sh test
+	RAI_EMBED_SO=$(CURDIR)/$(ASAN_MODULE) \
+	RAI_HTTPD_ENV="LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:quarantine_size_mb=16 UBSAN_OPTIONS=print_stacktrace=1" \
+	$(PYTHON) bench/soak.py
 
 # --- demo -----------------------------------------------------------------
 

@@ -35,6 +35,7 @@ const char *const rai_embed_default_types[] = {
 const apr_array_header_t *rai_embed_default_identifiers;
 rai_token_client_t *rai_embed_client;
 rai_flight_table_t *rai_embed_flights;
+rai_scancache_t *rai_embed_scan_cache;
 static volatile apr_uint32_t rai_embed_warned_at[RAI_WARN_KINDS];
 
 int rai_embed_warn_level(int kind)
@@ -59,17 +60,23 @@ static int rai_embed_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)pconf;
     (void)plog;
-    (void)ptemp;
     for (s = main_server; s; s = s->next) {
         rai_embed_server_conf *sconf =
             ap_get_module_config(s->module_config, &rai_embed_module);
-        if (sconf->embed_on && (!sconf->access_id || !sconf->access_key)) {
+        if (sconf->embed_on && (!sconf->access_id || !sconf->access_key)
+            && rai_embed_config_wants_token(s)) {
+            /* the main server and each vhost: where it was defined */
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                         "RAI0003: RaiEmbed On for %s:%u needs "
+                         "RAI0003: RaiEmbed On (token mode) in %s needs "
                          "RaiEmbedAccessId and RaiEmbedAccessKey (or "
-                         "RaiEmbedAccessKeyFile)",
-                         s->server_hostname ? s->server_hostname : "*",
-                         (unsigned)s->port);
+                         "RaiEmbedAccessKeyFile), or RaiEmbedMode attributes",
+                         s->is_virtual
+                         ? apr_psprintf(ptemp, "the virtual host %s defined "
+                                        "at %s:%d", s->server_hostname
+                                        ? s->server_hostname : "*",
+                                        s->defn_name ? s->defn_name : "?",
+                                        s->defn_line_number)
+                         : "the main server");
             failed = 1;
         }
     }
@@ -119,6 +126,9 @@ static void rai_embed_child_init(apr_pool_t *pchild, server_rec *s)
     /* created after fork: no handle or connection crosses processes */
     rai_embed_client = rai_token_client_create(pchild);
     rai_embed_flights = rai_flight_table_create(pchild);
+    rai_embed_scan_cache = rai_scancache_create(pchild,
+                                                sconf->scan_cache_entries,
+                                                sconf->scan_cache_bytes);
     rai_embed_backoff_child_init(pchild, s);
     rai_embed_config_hide_secrets(pchild, s);
 }
@@ -134,6 +144,8 @@ static void rai_embed_register_hooks(apr_pool_t *p)
     ap_hook_child_init(rai_embed_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* last: RESOURCE filters run in the order they were added, and those
      * that pull in content (INCLUDES) must come before us */
+    ap_hook_insert_error_filter(rai_embed_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
     ap_hook_insert_filter(rai_embed_insert_filter, NULL, NULL,
                           APR_HOOK_LAST);
     ap_hook_insert_filter(rai_embed_app_headers_insert, after_headers, NULL,

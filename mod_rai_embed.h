@@ -72,6 +72,9 @@ typedef struct {
     int backoff_slot;               /* its back-off state, -1: none */
     rai_seal_key_t *seal_key;       /* seals its cache entries */
     rai_embed_cache_t *cache;             /* the main server's, shared by all */
+    apr_size_t scan_cache_entries;  /* RaiEmbedScanCache; 0: off */
+    apr_size_t scan_cache_bytes;
+    int scan_cache_set;
 } rai_embed_server_conf;
 
 typedef struct {
@@ -102,6 +105,7 @@ extern const char *const rai_embed_default_types[];
 extern const apr_array_header_t *rai_embed_default_identifiers;
 extern rai_token_client_t *rai_embed_client;
 extern rai_flight_table_t *rai_embed_flights;
+extern rai_scancache_t *rai_embed_scan_cache;
 
 /* A cached token is never used with less than this much lifetime left. */
 #define RAI_EMBED_MIN_LIFETIME apr_time_from_sec(60)
@@ -132,6 +136,9 @@ void *rai_embed_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
  * application (mod_php's getenv(), phpinfo()) could read it.  The parent
  * keeps them: it reads ${VAR} again on a restart. */
 void rai_embed_config_hide_secrets(apr_pool_t *pchild, server_rec *s);
+/* Whether RaiEmbed On appears in a section of s that is in token mode
+ * (.htaccess files are not seen: they are read while serving). */
+int rai_embed_config_wants_token(server_rec *s);
 
 /* --- mod_rai_embed_token.c ---------------------------------------------- */
 
@@ -183,6 +190,7 @@ const char *rai_embed_refresh_script_element(apr_pool_t *p, const char *path);
 /* --- mod_rai_embed_filter.c --------------------------------------------- */
 
 void rai_embed_insert_filter(request_rec *r);
+void rai_embed_insert_error_filter(request_rec *r);
 int rai_embed_media_type_is(const char *content_type, const char *type);
 /* Registers RAI_EMBED and RAI_EMBED_HEADERS. */
 void rai_embed_filter_register(apr_pool_t *p);

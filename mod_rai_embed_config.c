@@ -19,6 +19,8 @@ void *rai_embed_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->connect_timeout = apr_time_from_sec(1);
     conf->total_timeout = apr_time_from_sec(3);
     conf->token_reuse = apr_time_from_sec(300);
+    conf->scan_cache_entries = 1000;
+    conf->scan_cache_bytes = 4 * 1024 * 1024;
     conf->cache = apr_pcalloc(p, sizeof(*conf->cache));
     return conf;
 }
@@ -59,6 +61,8 @@ void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev,
     conf->token_reuse = add->token_reuse_set ? add->token_reuse
                                              : base->token_reuse;
     conf->cache = base->cache;      /* RaiEmbedCache is server-wide */
+    conf->scan_cache_entries = base->scan_cache_entries;    /* and so is */
+    conf->scan_cache_bytes = base->scan_cache_bytes;        /* the scan cache */
     /* the main server's <Directory> sections apply to every vhost */
     conf->embed_on = add->embed_on || base->embed_on;
     return conf;
@@ -486,6 +490,42 @@ static const char *rai_embed_set_refresh_script(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *rai_embed_set_scan_cache(cmd_parms *cmd, void *dconf,
+                                            const char *entries,
+                                            const char *bytes)
+{
+    rai_embed_server_conf *sconf = rai_embed_sconf(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t n, size = 4 * 1024 * 1024;
+    char *end;
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(entries, "off") && !bytes) {
+        sconf->scan_cache_entries = 0;
+        return NULL;
+    }
+    n = apr_strtoi64(entries, &end, 10);
+    if (end == entries || *end || n < 1 || n > 1000000) {
+        return apr_psprintf(cmd->pool, "RaiEmbedScanCache: '%s' must be off "
+                            "or a number of files from 1 to 1000000",
+                            entries);
+    }
+    if (bytes) {
+        size = apr_strtoi64(bytes, &end, 10);
+        if (end == bytes || *end || size < 4096 || size > APR_INT32_MAX) {
+            return apr_psprintf(cmd->pool, "RaiEmbedScanCache: BYTES '%s' "
+                                "must be a number from 4096 to 2147483647",
+                                bytes);
+        }
+    }
+    sconf->scan_cache_entries = (apr_size_t)n;
+    sconf->scan_cache_bytes = (apr_size_t)size;
+    return NULL;
+}
+
 static const char *rai_embed_set_mode(cmd_parms *cmd, void *dconf,
                                       const char *arg)
 {
@@ -555,6 +595,44 @@ static const char *rai_embed_add_script(cmd_parms *cmd, void *dconf,
     }
     APR_ARRAY_PUSH(conf->scripts, const char *) = arg;
     return NULL;
+}
+
+/* Whether a per-directory configuration turns the filter on in token
+ * mode (mode unset: as its server's default, token unless it says). */
+static int rai_embed_section_wants_token(ap_conf_vector_t *section,
+                                         int default_mode)
+{
+    rai_embed_dir_conf *dconf = ap_get_module_config(section,
+                                                     &rai_embed_module);
+    int mode = dconf->mode != -1 ? dconf->mode : default_mode;
+
+    return dconf->enabled == 1 && mode != RAI_EMBED_MODE_ATTRIBUTES;
+}
+
+int rai_embed_config_wants_token(server_rec *s)
+{
+    core_server_config *core = ap_get_core_module_config(s->module_config);
+    rai_embed_dir_conf *defaults =
+        ap_get_module_config(s->lookup_defaults, &rai_embed_module);
+    int mode = defaults->mode != -1 ? defaults->mode : RAI_EMBED_MODE_TOKEN;
+    const apr_array_header_t *lists[2];
+    int i, j;
+
+    if (rai_embed_section_wants_token(s->lookup_defaults,
+                                      RAI_EMBED_MODE_TOKEN)) {
+        return 1;
+    }
+    lists[0] = core->sec_dir;
+    lists[1] = core->sec_url;
+    for (i = 0; i < 2; i++) {
+        for (j = 0; lists[i] && j < lists[i]->nelts; j++) {
+            if (rai_embed_section_wants_token(
+                    APR_ARRAY_IDX(lists[i], j, ap_conf_vector_t *), mode)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
 }
 
 /* Whether an environment value holds a secret.  Long secrets count
@@ -631,6 +709,10 @@ const command_rec rai_embed_cmds[] = {
                   RSRC_CONF | ACCESS_CONF, "URL-PATH of a rai-embed-token "
                   "handler: pages with widgets get a script that renews "
                   "their token from it; none for no script"),
+    AP_INIT_TAKE12("RaiEmbedScanCache", rai_embed_set_scan_cache, NULL,
+                   RSRC_CONF, "ENTRIES [BYTES] | off: static files whose "
+                   "widgets each process remembers, so that they are not "
+                   "read again (default 1000 files, 4194304 bytes)"),
     AP_INIT_TAKE1("RaiEmbedMode", rai_embed_set_mode, NULL,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO, "token (default): "
                   "write an embed token into widgets; attributes: write the "

@@ -218,6 +218,7 @@ typedef struct {
     const char *token_attr;         /* " embed-token=..." or "" */
     const char *identity_attr;      /* " data-...=..." or "" */
     int renewable;                  /* a widget got a token */
+    int logged_replay;
 } rai_embed_ctx;
 
 static const char *const rai_embed_default_hosts[] = {
@@ -396,6 +397,11 @@ static rai_embed_ctx *rai_embed_ctx_create(ap_filter_t *f)
                                       : &rai_embed_default_elements,
                                       rai_embed_attributes_wanted(dconf),
                                       &ctx->hooks);
+    /* a scope's element list and whether it reports scripts make its scan:
+     * the configuration's own address, plus one for script reports */
+    rai_rewrite_scancache(ctx->rewrite, rai_embed_scan_cache,
+                          (const char *)dconf->patterns
+                          + rai_embed_attributes_wanted(dconf));
     return ctx;
 }
 
@@ -438,6 +444,12 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
         f->ctx = ctx = rai_embed_ctx_create(f);
     }
     rv = rai_rewrite_brigade(ctx->rewrite, bb);
+    if (rai_rewrite_replayed(ctx->rewrite) && !ctx->logged_replay) {
+        ctx->logged_replay = 1;
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, f->r, "RAI0040: %s served "
+                      "from the scan cache: %lu insertions, the file not read",
+                      f->r->filename, rai_rewrite_inserted(ctx->rewrite));
+    }
     if (rv != APR_SUCCESS && !APR_STATUS_IS_ECONNABORTED(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, f->r, "RAI0016: cannot read "
                       "or pass on the response body");
@@ -456,6 +468,19 @@ void rai_embed_insert_filter(request_rec *r)
 
     if (dconf->enabled == 1 && !r->main) {
         ap_add_output_filter(RAI_EMBED_FILTER, NULL, r, r->connection);
+    }
+}
+
+void rai_embed_insert_error_filter(request_rec *r)
+{
+    rai_embed_dir_conf *dconf =
+        ap_get_module_config(r->per_dir_config, &rai_embed_module);
+
+    /* httpd's own error pages (a 401 before any handler, a 404) carry no
+     * widget: the note says so rather than "-" */
+    if (dconf->enabled == 1 && !r->main
+        && !apr_table_get(r->notes, RAI_EMBED_NOTE)) {
+        apr_table_setn(r->notes, RAI_EMBED_NOTE, "none");
     }
 }
 

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "apr_tables.h"
+
 #include "rai_rewrite.h"
 
 struct rai_rewrite {
@@ -18,6 +20,18 @@ struct rai_rewrite {
     rai_rewrite_kind_e kind;
     int finished;
     unsigned long inserted;
+
+    /* the scan cache: whole static files are recorded once, then replayed */
+    rai_scancache_t *cache;
+    const void *config;
+    apr_pool_t *pool;
+    int first_seen;
+    int replayed;                   /* -1: not; else the recorded in_text */
+    int recording;
+    rai_scancache_key_t key;
+    apr_uint64_t rec_pos;           /* file offset of the next byte scanned */
+    apr_array_header_t *rec;        /* rai_scancache_element_t */
+    apr_array_header_t *rec_tag;    /* the held tag's bytes */
 };
 
 rai_rewrite_t *rai_rewrite_create(apr_pool_t *p, apr_bucket_alloc_t *ba,
@@ -34,7 +48,21 @@ rai_rewrite_t *rai_rewrite_create(apr_pool_t *p, apr_bucket_alloc_t *ba,
     rw->ba = ba;
     rw->out = apr_brigade_create(p, ba);
     rw->held = apr_brigade_create(p, ba);
+    rw->pool = p;
+    rw->replayed = -1;
     return rw;
+}
+
+void rai_rewrite_scancache(rai_rewrite_t *rw, rai_scancache_t *cache,
+                           const void *config)
+{
+    rw->cache = cache;
+    rw->config = config;
+}
+
+int rai_rewrite_replayed(const rai_rewrite_t *rw)
+{
+    return rw->replayed != -1;
 }
 
 static apr_status_t rai_rewrite_pass(rai_rewrite_t *rw)
@@ -64,6 +92,9 @@ unsigned long rai_rewrite_inserted(const rai_rewrite_t *rw)
 
 int rai_rewrite_in_text(const rai_rewrite_t *rw)
 {
+    if (rw->replayed != -1) {
+        return rw->replayed;
+    }
     return !rw->holding && rai_scan_in_text(&rw->scan);
 }
 
@@ -73,6 +104,7 @@ static void rai_rewrite_trouble(rai_rewrite_t *rw, const char *what)
         rw->hooks->trouble(rw->hooks->baton, what);
     }
     rw->finished = 1;
+    rw->recording = 0;
 }
 
 /* Moves the first bucket of bb to the tail of to. */
@@ -91,6 +123,9 @@ static void rai_rewrite_release(rai_rewrite_t *rw, apr_size_t held_bytes)
     const char *text = rw->hooks->attribute(rw->hooks->baton, rw->kind,
                                             rw->tag);
 
+    if (rw->recording && !rai_tag_done(rw->tag)) {
+        rw->recording = 0;          /* a tag too long to keep */
+    }
     if (!text) {
         rw->finished = 1;
     }
@@ -121,6 +156,129 @@ static int rai_rewrite_split(rai_rewrite_t *rw, apr_bucket_brigade *bb,
     return 1;
 }
 
+/* Recording: the tag bytes held for the last element go with it. */
+static void rai_rewrite_record_tag(rai_rewrite_t *rw)
+{
+    rai_scancache_element_t *e;
+
+    if (rw->rec->nelts && rw->rec_tag) {
+        e = &APR_ARRAY_IDX(rw->rec, rw->rec->nelts - 1,
+                           rai_scancache_element_t);
+        e->tag = rw->rec_tag->elts;
+        e->tag_len = (apr_size_t)rw->rec_tag->nelts;
+        rw->rec_tag = NULL;
+    }
+}
+
+/* At the end of the stream: keep what a whole scan of the file found. */
+static void rai_rewrite_record_end(rai_rewrite_t *rw)
+{
+    rai_scancache_record_t record;
+
+    rai_rewrite_record_tag(rw);
+    if (rw->recording && !rw->finished && !rw->holding
+        && rw->rec_pos == rw->key.size) {
+        record.count = rw->rec->nelts;
+        record.elements = (rai_scancache_element_t *)rw->rec->elts;
+        record.in_text = rai_rewrite_in_text(rw);
+        rai_scancache_put(rw->cache, &rw->key, &record);
+    }
+    rw->recording = 0;
+}
+
+/* The elements a record knows, inserted without reading the file: the
+ * file bucket is split at their offsets, and the rest passes unscanned. */
+static void rai_rewrite_replay(rai_rewrite_t *rw, apr_bucket_brigade *bb,
+                               const rai_scancache_record_t *record)
+{
+    apr_uint64_t pos = 0;
+    int i;
+
+    rw->replayed = record->in_text;
+    for (i = 0; i < record->count && !rw->finished; i++) {
+        const rai_scancache_element_t *e = &record->elements[i];
+        const char *text;
+
+        if (e->at > pos) {
+            if (!rai_rewrite_split(rw, bb, (apr_size_t)(e->at - pos))) {
+                break;
+            }
+            rai_rewrite_move(bb, rw->out);
+            pos = e->at;
+        }
+        rw->kind = e->kind;
+        rai_tag_init(rw->tag);
+        rai_tag_feed(rw->tag, e->tag, e->tag_len);
+        text = rw->hooks->attribute(rw->hooks->baton, rw->kind, rw->tag);
+        if (!text) {
+            break;
+        }
+        if (*text) {
+            APR_BRIGADE_INSERT_TAIL(rw->out,
+                                    apr_bucket_heap_create(text, strlen(text),
+                                                           NULL, rw->ba));
+            rw->inserted++;
+        }
+    }
+    rw->finished = 1;
+}
+
+/* First call: a whole static file and its EOS is replayed from the scan
+ * cache, or recorded while it is scanned.  Anything else is scanned as
+ * it comes. */
+static void rai_rewrite_first(rai_rewrite_t *rw, apr_bucket_brigade *bb)
+{
+    apr_bucket *b = APR_BRIGADE_FIRST(bb), *next;
+    apr_bucket_file *file;
+    rai_scancache_record_t *record;
+
+    rw->first_seen = 1;
+    if (!rw->cache || b == APR_BRIGADE_SENTINEL(bb) || !APR_BUCKET_IS_FILE(b)) {
+        return;
+    }
+    next = APR_BUCKET_NEXT(b);
+    file = b->data;
+    if (next == APR_BRIGADE_SENTINEL(bb) || !APR_BUCKET_IS_EOS(next)
+        || b->start != 0
+        || !rai_scancache_key(file->fd, rw->config, 0, &rw->key)
+        || (apr_uint64_t)b->length != rw->key.size) {
+        return;
+    }
+    record = rai_scancache_get(rw->cache, &rw->key, rw->pool);
+    if (record) {
+        rai_rewrite_replay(rw, bb, record);
+    }
+    else if (rai_scancache_key(file->fd, rw->config,
+                               apr_time_sec(apr_time_now()), &rw->key)) {
+        rw->recording = 1;
+        rw->rec_pos = 0;
+        rw->rec = apr_array_make(rw->pool, 4, sizeof(rai_scancache_element_t));
+        rw->rec_tag = NULL;
+    }
+}
+
+/* Recording: at bytes scanned, and an element reported after them. */
+static void rai_rewrite_record(rai_rewrite_t *rw, apr_size_t at, int reported)
+{
+    rai_scancache_element_t *e;
+
+    rai_rewrite_record_tag(rw);
+    rw->rec_pos += at;
+    if (!reported) {
+        return;
+    }
+    if (rw->rec->nelts >= RAI_SCANCACHE_ELEMENTS_MAX) {
+        rw->recording = 0;          /* too many to keep */
+        return;
+    }
+    e = apr_array_push(rw->rec);
+    e->at = rw->rec_pos;
+    e->kind = rw->kind;
+    e->tag = NULL;
+    e->tag_len = 0;
+    rw->rec_tag = apr_array_make(rw->pool, 64, 1);
+}
+
 /* A metadata bucket: the end of the stream ends a held tag first. */
 static apr_status_t rai_rewrite_metadata(rai_rewrite_t *rw,
                                          apr_bucket_brigade *bb)
@@ -133,6 +291,9 @@ static apr_status_t rai_rewrite_metadata(rai_rewrite_t *rw,
     }
     if (rw->holding) {
         rai_rewrite_release(rw, 0);
+    }
+    if (APR_BUCKET_IS_EOS(b) && rw->recording) {
+        rai_rewrite_record_end(rw);
     }
     if (APR_BUCKET_IS_EOS(b) && rw->hooks->at_end) {
         const char *text = rw->hooks->at_end(rw->hooks->baton, rw);
@@ -187,6 +348,13 @@ static void rai_rewrite_hold(rai_rewrite_t *rw, apr_bucket_brigade *bb,
         /* no element starts inside a tag: this only keeps the scan in step */
         done += rai_scan_next(&rw->scan, data + done, n - done);
     }
+    if (rw->recording) {
+        apr_size_t k;
+        for (k = 0; k < n; k++) {
+            *(char *)apr_array_push(rw->rec_tag) = data[k];
+        }
+        rw->rec_pos += n;
+    }
     if (n < len && !rai_rewrite_split(rw, bb, n)) {
         rai_rewrite_release(rw, 0);
         return;
@@ -216,12 +384,18 @@ static void rai_rewrite_scan(rai_rewrite_t *rw, apr_bucket_brigade *bb,
         rai_tag_init(rw->tag);
         rw->holding = 1;
     }
+    if (rw->recording) {
+        rai_rewrite_record(rw, at, at < len);
+    }
 }
 
 apr_status_t rai_rewrite_brigade(rai_rewrite_t *rw, apr_bucket_brigade *bb)
 {
     apr_status_t rv = APR_SUCCESS;
 
+    if (!rw->first_seen) {
+        rai_rewrite_first(rw, bb);
+    }
     while (!APR_BRIGADE_EMPTY(bb)) {
         const char *data;
         apr_size_t len;

@@ -20,6 +20,7 @@
 
 #include "rai_scan.h"
 #include "rai_tag.h"
+#include "rai_scancache.h"
 
 /* Pass scanned data on once this much has gathered. */
 #define RAI_REWRITE_PASS_BYTES (64 * 1024)
@@ -55,6 +56,16 @@ rai_rewrite_t *rai_rewrite_create(apr_pool_t *p, apr_bucket_alloc_t *ba,
                                   const rai_scan_elements_t *elements,
                                   int report_scripts,
                                   const rai_rewrite_hooks_t *hooks);
+
+/* Lets the rewrite use cache (NULL: none): a response that is one whole
+ * file bucket and EOS is recorded as it is scanned, and replayed later
+ * without reading the file.  config tells scanner configurations apart
+ * (elements, script reports): records of one are never used for another. */
+void rai_rewrite_scancache(rai_rewrite_t *rewrite, rai_scancache_t *cache,
+                           const void *config);
+
+/* Whether this stream was replayed from the scan cache. */
+int rai_rewrite_replayed(const rai_rewrite_t *rewrite);
 
 /* Takes every bucket of bb (which is left empty) and passes on what may
  * go.  Returns the first error of a read or of the pass hook. */

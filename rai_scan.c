@@ -42,7 +42,8 @@
 
 #include <string.h>
 
-#if defined(__x86_64__) || defined(_M_X64)
+/* -DRAI_SCAN_NO_SIMD builds the portable path alone (as on other CPUs). */
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(RAI_SCAN_NO_SIMD)
 #define RAI_SCAN_X86 1
 #include <immintrin.h>
 #else
@@ -186,81 +187,95 @@ static size_t rai_scan_find1_portable(const unsigned char *p, size_t n,
     return hit ? (size_t)(hit - p) : n;
 }
 
-static size_t rai_scan_find2_portable(const unsigned char *p, size_t n,
-                                      unsigned char a, unsigned char b)
+/* The first a, b or c: each looked for only before the ones found. */
+static size_t rai_scan_find3_portable(const unsigned char *p, size_t n,
+                                      unsigned char a, unsigned char b,
+                                      unsigned char c)
 {
-    /* b is looked for only before the first a */
     size_t at = rai_scan_find1_portable(p, n, a);
-    const unsigned char *hit = memchr(p, b, at);
 
-    return hit ? (size_t)(hit - p) : at;
+    if (b != a) {
+        at = rai_scan_find1_portable(p, at, b);
+    }
+    if (c != a && c != b) {
+        at = rai_scan_find1_portable(p, at, c);
+    }
+    return at;
 }
 
 #if RAI_SCAN_X86
-/* Bit k of the result: p[k] is a or b (a == b for one byte). */
-static inline unsigned int rai_scan_mask16(const unsigned char *p,
-                                           __m128i va, __m128i vb)
+/* Bit k of the result: p[k] is a, b or c. */
+static inline unsigned int rai_scan_mask16(const unsigned char *p, __m128i va,
+                                           __m128i vb, __m128i vc)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
 
     return (unsigned int)_mm_movemask_epi8(
-        _mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)));
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)),
+                     _mm_cmpeq_epi8(v, vc)));
 }
 
-static inline size_t rai_scan_find2_sse2(const unsigned char *p, size_t n,
-                                         unsigned char a, unsigned char b)
+static size_t rai_scan_find3_sse2(const unsigned char *p, size_t n,
+                                  unsigned char a, unsigned char b,
+                                  unsigned char c)
 {
-    const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b);
+    const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b),
+                  vc = _mm_set1_epi8((char)c);
     unsigned int m;
     size_t i = 0;
 
     if (n < 16) {
         for (; i < n; i++) {
-            if (p[i] == a || p[i] == b) {
+            if (p[i] == a || p[i] == b || p[i] == c) {
                 break;
             }
         }
         return i;
     }
     for (; i + 16 <= n; i += 16) {
-        if ((m = rai_scan_mask16(p + i, va, vb)) != 0) {
+        if ((m = rai_scan_mask16(p + i, va, vb, vc)) != 0) {
             return i + (size_t)__builtin_ctz(m);
         }
     }
     /* the last bytes: one load that ends at p + n, already-seen bits off */
-    if (i < n && (m = rai_scan_mask16(p + n - 16, va, vb) >> (i + 16 - n)) != 0) {
+    if (i < n && (m = rai_scan_mask16(p + n - 16, va, vb, vc) >> (i + 16 - n)) != 0) {
         return i + (size_t)__builtin_ctz(m);
     }
     return n;
 }
 
 __attribute__((target("avx2")))
-static size_t rai_scan_find2_avx2(const unsigned char *p, size_t n,
-                                  unsigned char a, unsigned char b)
+static inline unsigned int rai_scan_mask32(const unsigned char *p, __m256i va,
+                                           __m256i vb, __m256i vc)
 {
-    const __m256i va = _mm256_set1_epi8((char)a), vb = _mm256_set1_epi8((char)b);
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+
+    return (unsigned int)_mm256_movemask_epi8(
+        _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, va),
+                                        _mm256_cmpeq_epi8(v, vb)),
+                        _mm256_cmpeq_epi8(v, vc)));
+}
+
+__attribute__((target("avx2")))
+static size_t rai_scan_find3_avx2(const unsigned char *p, size_t n,
+                                  unsigned char a, unsigned char b,
+                                  unsigned char c)
+{
+    const __m256i va = _mm256_set1_epi8((char)a), vb = _mm256_set1_epi8((char)b),
+                  vc = _mm256_set1_epi8((char)c);
     unsigned int m;
     size_t i = 0;
 
     if (n < 32) {
-        return rai_scan_find2_sse2(p, n, a, b);
+        return rai_scan_find3_sse2(p, n, a, b, c);
     }
     for (; i + 32 <= n; i += 32) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-        m = (unsigned int)_mm256_movemask_epi8(
-            _mm256_or_si256(_mm256_cmpeq_epi8(v, va), _mm256_cmpeq_epi8(v, vb)));
-        if (m) {
+        if ((m = rai_scan_mask32(p + i, va, vb, vc)) != 0) {
             return i + (size_t)__builtin_ctz(m);
         }
     }
-    if (i < n) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + n - 32));
-        m = (unsigned int)_mm256_movemask_epi8(
-            _mm256_or_si256(_mm256_cmpeq_epi8(v, va), _mm256_cmpeq_epi8(v, vb)));
-        m >>= i + 32 - n;
-        if (m) {
-            return i + (size_t)__builtin_ctz(m);
-        }
+    if (i < n && (m = rai_scan_mask32(p + n - 32, va, vb, vc) >> (i + 32 - n)) != 0) {
+        return i + (size_t)__builtin_ctz(m);
     }
     return n;
 }
@@ -318,21 +333,32 @@ const char *rai_scan_impl_name(int impl)
     }
 }
 
-/* Offset in p[0..n) of the first a or b, or n. */
-static inline size_t rai_scan_find2(int impl, const unsigned char *p,
-                                    size_t n, unsigned char a, unsigned char b)
+/* Offset in p[0..n) of the first a, b or c, or n.  Most runs in HTML
+ * are short (a tag name, an attribute, a word or two of text): the first
+ * 16 bytes are looked at here, without a call. */
+static inline __attribute__((always_inline))
+size_t rai_scan_find(int impl, const unsigned char *p, size_t n,
+                     unsigned char a, unsigned char b, unsigned char c)
 {
 #if RAI_SCAN_X86
-    if (impl == RAI_SCAN_IMPL_AVX2) {
-        return rai_scan_find2_avx2(p, n, a, b);
-    }
-    if (impl == RAI_SCAN_IMPL_SSE2) {
-        return rai_scan_find2_sse2(p, n, a, b);
+    if (impl != RAI_SCAN_IMPL_PORTABLE) {
+        unsigned int m;
+
+        if (n < 16) {
+            return rai_scan_find3_sse2(p, n, a, b, c);
+        }
+        m = rai_scan_mask16(p, _mm_set1_epi8((char)a), _mm_set1_epi8((char)b),
+                            _mm_set1_epi8((char)c));
+        if (m) {
+            return (size_t)__builtin_ctz(m);
+        }
+        return 16 + (impl == RAI_SCAN_IMPL_AVX2
+                     ? rai_scan_find3_avx2(p + 16, n - 16, a, b, c)
+                     : rai_scan_find3_sse2(p + 16, n - 16, a, b, c));
     }
 #endif
     (void)impl;
-    return a == b ? rai_scan_find1_portable(p, n, a)
-                  : rai_scan_find2_portable(p, n, a, b);
+    return rai_scan_find3_portable(p, n, a, b, c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -788,7 +814,7 @@ static int rai_scan_report(rai_scan_t *scan)
  * becomes c; when the buffer holds none, remembers state st. */
 #define RAI_FIND2(a, b, st)                                               \
     do {                                                                  \
-        i += rai_scan_find2(impl, in + i, len - i, (a), (b));             \
+        i += rai_scan_find(impl, in + i, len - i, (a), (b), (b));         \
         if (i == len) {                                                   \
             scan->state = (st);                                           \
             return len;                                                   \
@@ -797,6 +823,23 @@ static int rai_scan_report(rai_scan_t *scan)
     } while (0)
 
 #define RAI_FIND(ch, st) RAI_FIND2((ch), (ch), st)
+
+/* In a tag, out of any quoted value: when a '>' comes before any quote,
+ * it ends the tag whatever the attribute states in between (only a quoted
+ * value holds a '>'), so the tag closes there at once.  Not for tags that
+ * must know whether they are self-closing. */
+#define RAI_SKIP_TO_GT()                                                  \
+    do {                                                                  \
+        if (!scan->foreign_tag && scan->rawtext <= RAI_SCAN_PLAINTEXT) {  \
+            size_t gt_ = i + rai_scan_find(impl, in + i, len - i,         \
+                                           '>', '"', '\'');               \
+            if (gt_ < len && in[gt_] == '>') {                            \
+                i = gt_;                                                  \
+                c = '>';                                                  \
+                goto tag_close_plain;                                     \
+            }                                                             \
+        }                                                                 \
+    } while (0)
 
 /* The states are labels: the next state is a direct jump, not a trip
  * through a switch, which keeps the branch predictor on our side.  The
@@ -946,6 +989,7 @@ tag_name:
     if (c == '>') {
         goto tag_close_plain;
     }
+    RAI_SKIP_TO_GT();
     scan->slash = c == '/';
     RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
 
@@ -1008,12 +1052,14 @@ value_dq:
     /* after-attribute-value-(quoted) acts as before-attribute-name */
     scan->slash = 0;
     RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
+    RAI_SKIP_TO_GT();
     goto before_attr_name;
 
 value_sq:
     RAI_FIND('\'', RAI_S_ATTR_VALUE_SQ);
     scan->slash = 0;
     RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
+    RAI_SKIP_TO_GT();
     goto before_attr_name;
 
 value_unq:
@@ -1042,6 +1088,7 @@ end_tag_attrs:                  /* c ends an end tag's name */
     if (c == '>') {
         goto tag_close_plain;
     }
+    RAI_SKIP_TO_GT();
     RAI_ADVANCE(RAI_S_BEFORE_ATTR_NAME);
     goto before_attr_name;
 

@@ -2,7 +2,7 @@
  * the top of this tree.
  */
 
-/* rai_seal: sealed token cache entries (SPEC §5).
+/* rai_seal: sealed token cache entries (docs/configuration.md).
  *
  * A shared cache (memcached, redis) may be read and written by others, so
  * every entry is AES-256-GCM encrypted and authenticated, under a key that

@@ -630,6 +630,12 @@ int rai_hosts_match(const rai_hosts_t *trusted, const char *host,
     return 0;
 }
 
+/* A label of a host name: letters, digits, '-', '_'. */
+static int rai_hosts_label_char(unsigned char c)
+{
+    return rai_tag_is_alnum(c) || c == '-' || c == '_';
+}
+
 /* The authority from u[at], after a scheme or as "//host": whether its
  * host is trusted. */
 static int rai_hosts_authority_trusted(const rai_hosts_t *trusted,
@@ -677,9 +683,11 @@ static int rai_hosts_authority_trusted(const rai_hosts_t *trusted,
             return 0;   /* a port is digits, or no URL at all */
         }
     }
-    for (i = host; i < host_end; i++) {
-        if (u[i] == '%' || (unsigned char)u[i] >= 0x80) {
-            return 0;   /* percent-decoded or IDNA-mapped to who knows */
+    for (i = host; u[host] != '[' && i < host_end; i++) {
+        /* '%' is decoded, non-ASCII mapped (IDNA) to who knows what, and
+         * no trusted host needs any other character */
+        if (!rai_hosts_label_char((unsigned char)u[i]) && u[i] != '.') {
+            return 0;
         }
     }
     if (host_end > host && u[host_end - 1] == '.' && u[host] != '[') {
@@ -724,12 +732,6 @@ int rai_hosts_url_trusted(const rai_hosts_t *trusted, const char *url,
         return rai_hosts_authority_trusted(trusted, u, 0, n);
     }
     return 1;       /* a path, a query or a fragment on this site */
-}
-
-/* A label of a host name: letters, digits, '-', '_'. */
-static int rai_hosts_label_char(unsigned char c)
-{
-    return rai_tag_is_alnum(c) || c == '-' || c == '_';
 }
 
 const char *rai_hosts_pattern_check(const char *pattern)

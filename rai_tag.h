@@ -3,7 +3,7 @@
  */
 
 /* rai_tag: reads the attributes of one start tag, incrementally and
- * bounded, and checks the URLs they name (SPEC §3, §10).
+ * bounded, and checks the URLs they name (docs/configuration.md).
  *
  * When rai_scan reports a widget, the filter feeds the rest of that start
  * tag - from the byte just after the element name, in any split down to
@@ -128,8 +128,9 @@ int rai_tag_urls_trusted(const rai_tag_t *tag, const rai_hosts_t *trusted,
  *     be digits; one trailing '.' of the host is dropped; the host must
  *     then match a pattern of trusted;
  *   - anything else is not trusted: any other scheme (javascript:,
- *     data:, ...), an empty host, a host with '%' or non-ASCII bytes, an
- *     IPv6 literal not listed as such, a NUL (unknown reference) where it
+ *     data:, ...), an empty host, a host with any byte but letters,
+ *     digits, '-', '_' and '.' ('%', non-ASCII, ...), an IPv6 literal
+ *     not listed as such, a NUL (unknown reference) where it
  *     could be part of the scheme, the leading slashes or the authority. */
 int rai_hosts_url_trusted(const rai_hosts_t *trusted, const char *url,
                           size_t len);

@@ -454,37 +454,13 @@ static size_t rai_token_on_header(char *line, size_t size, size_t nitems,
     return n;
 }
 
-rai_token_status_e rai_token_fetch(rai_token_client_t *client, apr_pool_t *p,
-                                   const rai_token_endpoint_t *endpoint,
-                                   const apr_array_header_t *identity,
-                                   rai_token_t *token, rai_token_error_t *err)
+/* Every option of one token request on curl; the handle keeps pointers to
+ * body, headers, answer and errbuf until they are unset. */
+static void rai_token_set_options(CURL *curl,
+                                  const rai_token_endpoint_t *endpoint,
+                                  const char *body, struct curl_slist *headers,
+                                  rai_token_answer_t *answer, char *errbuf)
 {
-    char curl_error[CURL_ERROR_SIZE];
-    rai_token_answer_t answer;
-    struct curl_slist *headers = NULL;
-    const char *body, *reason = NULL;
-    CURL *curl;
-    CURLcode rc;
-    long http_status = 0, connects = 0;
-    rai_token_status_e status;
-
-    memset(&answer, 0, sizeof(answer));
-    memset(err, 0, sizeof(*err));
-    answer.pool = p;
-    curl_error[0] = '\0';
-
-    curl = rai_token_handle_get(client);
-    if (!curl) {
-        err->status = RAI_TOKEN_E_INTERNAL;
-        err->reason = "cannot create a curl handle";
-        return RAI_TOKEN_E_INTERNAL;
-    }
-    body = rai_token_request_body(p, endpoint->access_id,
-                                  endpoint->access_key, identity);
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Accept: application/json");
-    headers = curl_slist_append(headers, "Expect:");
-
     curl_easy_setopt(curl, CURLOPT_URL, endpoint->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -523,11 +499,46 @@ rai_token_status_e rai_token_fetch(rai_token_client_t *client, apr_pool_t *p,
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, rai_token_on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, rai_token_on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &answer);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, answer);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+}
+
+rai_token_status_e rai_token_fetch(rai_token_client_t *client, apr_pool_t *p,
+                                   const rai_token_endpoint_t *endpoint,
+                                   const apr_array_header_t *identity,
+                                   rai_token_t *token, rai_token_error_t *err)
+{
+    char curl_error[CURL_ERROR_SIZE];
+    rai_token_answer_t answer;
+    struct curl_slist *headers = NULL;
+    const char *body, *reason = NULL;
+    CURL *curl;
+    CURLcode rc;
+    long http_status = 0, connects = 0;
+    rai_token_status_e status;
+
+    memset(&answer, 0, sizeof(answer));
+    memset(err, 0, sizeof(*err));
+    answer.pool = p;
+    curl_error[0] = '\0';
+
+    curl = rai_token_handle_get(client);
+    if (!curl) {
+        err->status = RAI_TOKEN_E_INTERNAL;
+        err->reason = "cannot create a curl handle";
+        return RAI_TOKEN_E_INTERNAL;
+    }
+    body = rai_token_request_body(p, endpoint->access_id,
+                                  endpoint->access_key, identity);
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Accept: application/json");
+    headers = curl_slist_append(headers, "Expect:");
+
+    rai_token_set_options(curl, endpoint, body, headers, &answer,
+                          curl_error);
 
     rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);

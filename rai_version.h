@@ -7,7 +7,7 @@
 #ifndef RAI_VERSION_H
 #define RAI_VERSION_H
 
-#define RAI_EMBED_VERSION "0.1.0"
+#define RAI_EMBED_VERSION "0.2.0"
 #define RAI_EMBED_USER_AGENT "mod_rai_embed/" RAI_EMBED_VERSION
 
 #endif

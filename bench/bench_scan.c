@@ -7,12 +7,15 @@
  *
  * Reads every HTML file (name ending in ".html" or holding ".html.", as in
  * index.html.en) under a directory, by default Debian's apache2-doc manual,
- * into one buffer, then scans it in 64 KiB chunks RUNS times with each
- * pass and prints the median throughput.
+ * into one buffer, then, RUNS rounds in a row, times a bare memchr pass
+ * and a rai_scan pass over it in 64 KiB chunks, one right after the
+ * other, so that both see the same machine.  Prints the median MB/s of
+ * each, and the median of the per-round ratios, for the implementation
+ * rai_scan picks on this CPU and then for each one it can force.
  *
- * Build and run (from the top of the tree):
- *   cc -O2 -Wall -Wextra -I. bench/bench_scan.c rai_scan.c -o bench/bench_scan
- *   ./bench/bench_scan [directory]
+ * Build and run (from the top of the tree), pinned to one CPU:
+ *   cc -O2 -Wall -Wextra -I. bench/bench_scan.c rai_scan.c -o bench/bench_scan.bin
+ *   taskset -c 1 ./bench/bench_scan.bin [directory]
  */
 
 #define _XOPEN_SOURCE 700
@@ -27,7 +30,7 @@
 
 #define BENCH_DEFAULT_DIR "/usr/share/doc/apache2-doc/manual"
 #define BENCH_CHUNK (64 * 1024)
-#define BENCH_RUNS 15
+#define BENCH_RUNS 21
 
 static char *bench_bytes;
 static size_t bench_len, bench_cap, bench_files;
@@ -126,29 +129,48 @@ static int bench_cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Median MB/s (10^6 bytes per second) of RUNS passes. */
-static double bench_median_mbps(size_t (*pass)(void), size_t *result)
+static double bench_median(double *v)
 {
-    double mbps[BENCH_RUNS];
-    volatile size_t sink = 0;
+    qsort(v, BENCH_RUNS, sizeof(v[0]), bench_cmp_double);
+    return v[BENCH_RUNS / 2];
+}
 
-    sink += pass();     /* warm the caches */
-    for (int run = 0; run < BENCH_RUNS; run++) {
-        double start = bench_now(), elapsed;
-        sink += (*result = pass());
-        elapsed = bench_now() - start;
-        mbps[run] = (double)bench_len / 1e6 / elapsed;
+/* MB/s (10^6 bytes per second) of one pass. */
+static double bench_time(size_t (*pass)(void), size_t *result)
+{
+    double start = bench_now();
+
+    *result = pass();
+    return (double)bench_len / 1e6 / (bench_now() - start);
+}
+
+/* RUNS rounds of memchr then rai_scan; prints the medians. */
+static void bench_impl(const char *label, int impl)
+{
+    double scan[BENCH_RUNS], floor[BENCH_RUNS], ratio[BENCH_RUNS];
+    size_t widgets = 0, tags = 0;
+    int used = rai_scan_force_impl(impl);
+
+    if (impl != RAI_SCAN_IMPL_AUTO && used != impl) {
+        printf("%-9s not available here\n", rai_scan_impl_name(impl));
+        return;
     }
-    (void)sink;
-    qsort(mbps, BENCH_RUNS, sizeof(mbps[0]), bench_cmp_double);
-    return mbps[BENCH_RUNS / 2];
+    bench_scan_pass();          /* warm the caches */
+    bench_memchr_pass();
+    for (int run = 0; run < BENCH_RUNS; run++) {
+        floor[run] = bench_time(bench_memchr_pass, &tags);
+        scan[run] = bench_time(bench_scan_pass, &widgets);
+        ratio[run] = scan[run] / floor[run];
+    }
+    printf("%-9s rai_scan %8.1f MB/s   memchr %8.1f MB/s   ratio %6.3f"
+           "   (%s; %zu widgets, %zu '<')\n", label, bench_median(scan),
+           bench_median(floor), bench_median(ratio), rai_scan_impl_name(used),
+           widgets, tags);
 }
 
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : BENCH_DEFAULT_DIR;
-    size_t widgets = 0, tags = 0;
-    double scan_mbps, memchr_mbps;
 
     if (nftw(dir, bench_add_file, 32, FTW_PHYS) != 0) {
         perror(dir);
@@ -159,14 +181,13 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    scan_mbps = bench_median_mbps(bench_scan_pass, &widgets);
-    memchr_mbps = bench_median_mbps(bench_memchr_pass, &tags);
-
     printf("input:    %zu files, %zu bytes, under %s\n", bench_files, bench_len, dir);
-    printf("chunks:   %d KiB, median of %d runs\n", BENCH_CHUNK / 1024, BENCH_RUNS);
-    printf("rai_scan: %8.1f MB/s  (%zu widgets found)\n", scan_mbps, widgets);
-    printf("memchr:   %8.1f MB/s  (%zu '<' found)\n", memchr_mbps, tags);
-    printf("ratio:    %8.3f  (rai_scan / memchr)\n", scan_mbps / memchr_mbps);
+    printf("chunks:   %d KiB, medians of %d rounds (memchr, then rai_scan)\n",
+           BENCH_CHUNK / 1024, BENCH_RUNS);
+    bench_impl("auto", RAI_SCAN_IMPL_AUTO);
+    bench_impl("portable", RAI_SCAN_IMPL_PORTABLE);
+    bench_impl("sse2", RAI_SCAN_IMPL_SSE2);
+    bench_impl("avx2", RAI_SCAN_IMPL_AVX2);
     free(bench_bytes);
     return 0;
 }

@@ -10,8 +10,12 @@
 # API.  The access key is never written to a file: the generated httpd.conf says
 # `RaiEmbedAccessKey "${RAI_ACCESS_KEY}"` and httpd takes the value from its environment.
 #
-# Everything lives in demo/run/$PORT/ (conf/, htdocs/, logs/, run/); each port has its own
-# demo, so several can run side by side.  The site's sources are in demo/site/.
+# The demo's runtime tree (conf/, htdocs/, logs/, run/ and a copy of the module) is made
+# with mktemp under /var/tmp (RAI_DEMO_TMP), mode 755, outside the checkout: under root
+# the demo httpd's children run as www-data, which cannot read a checkout under /root.
+# Its path is kept in demo/run/$PORT/state; `stop` removes the tree and that file.
+# Each port has its own demo, so several can run side by side.  The site's sources are
+# in demo/site/.
 # Needs Debian's apache2 (prefork MPM), libapache2-mod-php, apache2-utils (htpasswd) or
 # openssl, python3; `make demo` installs them (scripts/install-deps.sh demo).
 
@@ -32,14 +36,23 @@ top=$(dirname "$here")
 module="$top/.libs/mod_rai_embed.so"
 standin_script="$top/tests/standin/rai_standin.py"
 site="$here/site"
-base="$here/run/$PORT"
-conf="$base/conf/httpd.conf"
-htdocs="$base/htdocs"
-logs="$base/logs"
-rundir="$base/run"
-httpd_pidfile="$rundir/httpd.pid"
-standin_pidfile="$rundir/standin.pid"
-standin_ready="$rundir/standin.ready"
+DEMO_TMP=${RAI_DEMO_TMP:-/var/tmp}
+statedir="$here/run/$PORT"
+statefile="$statedir/state"
+
+# Where this port's runtime tree is: the path in the state file, or nothing yet.
+set_base() {
+    base=$1
+    conf="$base/conf/httpd.conf"
+    htdocs="$base/htdocs"
+    logs="$base/logs"
+    rundir="$base/run"
+    demo_module="$base/modules/mod_rai_embed.so"
+    httpd_pidfile="$rundir/httpd.pid"
+    standin_pidfile="$rundir/standin.pid"
+    standin_ready="$rundir/standin.ready"
+}
+set_base ""
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
@@ -134,11 +147,44 @@ stop_httpd() {
     rm -f "$httpd_pidfile"
 }
 
+# Reads the state file: 0 (and the paths set) if it names this port's runtime tree, a
+# directory of ours made by do_start; anything else is never used, let alone removed.
+read_state() {
+    [ -r "$statefile" ] || return 1
+    path=$(head -n 1 "$statefile")
+    case "$path" in
+        "$DEMO_TMP"/mod_rai_embed-demo-"$PORT".*) ;;
+        *) return 1 ;;
+    esac
+    [ -d "$path" ] && [ ! -L "$path" ] && [ -O "$path" ] || return 1
+    set_base "$path"
+}
+
+# Removes the runtime tree and the state file (and demo/run/ when it is empty).
+remove_tree() {
+    if [ -n "$base" ] && [ -d "$base" ]; then
+        rm -rf "$base"
+    fi
+    rm -f "$statefile"
+    rmdir "$statedir" "$here/run" 2>/dev/null || true
+    set_base ""
+}
+
 do_stop() {
     stopped=0
-    if [ -d "$base" ]; then
+    if read_state; then
         stop_httpd
         stop_standin
+        remove_tree
+    elif [ -f "$statedir/run/httpd.pid" ]; then
+        # A demo started before the runtime tree moved out of the checkout.
+        set_base "$statedir"
+        stop_httpd
+        stop_standin
+        rm -rf "$statedir"
+        set_base ""
+    else
+        rm -f "$statefile"
     fi
     [ "$stopped" = 1 ] || say "demo: no demo httpd running on port $PORT"
 }
@@ -203,7 +249,7 @@ PidFile "$httpd_pidfile"
 DefaultRuntimeDir "$rundir"
 $user_conf
 
-${modules}LoadModule rai_embed_module $module
+${modules}LoadModule rai_embed_module $demo_module
 
 # prefork, so that PHP (not thread-safe in Debian) works
 StartServers 2
@@ -235,12 +281,22 @@ DirectoryIndex index.html index.php
     AuthName "mod_rai_embed demo (alice/alice or bob/bob)"
     AuthUserFile "$base/conf/htpasswd"
     Require valid-user
+    # Pages with tokens get a script that renews them from the refresh endpoint.
+    RaiEmbedRefreshScript /rai-token
 </Directory>
+
+# The refresh endpoint: a fresh token as JSON for the signed-in user (the Basic auth of
+# the static site applies to it too).
+<Location "/rai-token">
+    SetHandler rai-embed-token
+</Location>
 
 # The PHP page names its user itself, in the request note rai-user.
 <Directory "$htdocs/php">
     Require all granted
     RaiEmbedIdentifier data-customer-id note:rai-user
+    # The endpoint cannot see a note that PHP sets: no refresh script here.
+    RaiEmbedRefreshScript none
 </Directory>
 
 <Directory "$htdocs/assets">
@@ -264,7 +320,7 @@ do_start() {
     [ -f "$APACHE_MODULES/mod_mpm_prefork.so" ] \
         || die "$APACHE_MODULES/mod_mpm_prefork.so not found: is Debian's apache2 installed?"
 
-    if pid=$(live_pid "$httpd_pidfile" "$conf"); then
+    if read_state && pid=$(live_pid "$httpd_pidfile" "$conf"); then
         die "the demo already runs on http://127.0.0.1:$PORT/ (pid $pid); stop it with: $(stop_hint)"
     fi
     rc=0
@@ -276,17 +332,27 @@ do_start() {
     fi
 
     # Leftovers of a demo that did not stop cleanly.
-    stop_standin >/dev/null
-    # Interrupted half-way: leave nothing running.
+    do_stop >/dev/null
+    # Interrupted half-way: leave nothing running, and no tree.
     trap 'trap - INT TERM HUP; do_stop >/dev/null 2>&1; exit 130' INT TERM HUP
 
-    mkdir -p "$base/conf" "$logs" "$rundir"
+    # A new runtime tree that the children (www-data under root) can read, and its
+    # path in the state file for `stop`.
+    [ -d "$DEMO_TMP" ] || die "$DEMO_TMP does not exist (RAI_DEMO_TMP)"
+    set_base "$(mktemp -d "$DEMO_TMP/mod_rai_embed-demo-$PORT.XXXXXX")"
+    chmod 755 "$base"
+    mkdir -p "$statedir"
+    printf '%s\n' "$base" >"$statefile"
+    mkdir -p "$base/conf" "$base/modules" "$logs" "$rundir"
+    # httpd (root) loads the module before it drops privileges, so the checkout's copy
+    # would do; a copy keeps the running demo apart from later builds and `make clean`.
+    cp "$module" "$demo_module"
     static_modules=$("$APACHE" -l 2>/dev/null || true)
     php_so=$(ls "$APACHE_MODULES"/libphp*.so 2>/dev/null | sort | tail -n 1 || true)
     write_site
     if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null 2>&1 \
         && ! runuser -u www-data -- test -r "$htdocs/index.html" 2>/dev/null; then
-        die "www-data cannot read $htdocs: every directory above it must be searchable by others (chmod o+x)"
+        die "www-data cannot read $htdocs: choose a directory that others can search with RAI_DEMO_TMP"
     fi
 
     if [ -n "${RAI_ACCESS_ID:-}" ] && [ -n "${RAI_ACCESS_KEY:-}" ]; then
@@ -371,10 +437,14 @@ EOF
         say "  (no libphp found: the PHP page is not served; apt-get install libapache2-mod-php)"
     fi
     say ""
+    say "  refresh endpoint, a fresh token as JSON: curl -u alice:alice ${url}rai-token"
+    # (metrics: print their URL here once the module has a rai-embed-metrics handler)
+    say ""
     say "  tokens from: $api"
     say "  view the page source and look for embed-token=\"...\" in the widget elements"
     say "  logs:        $logs/ (access.log shows rai-embed=fetched|cached|...)"
     say "  config:      $conf"
+    say "  (a temporary tree, removed by the stop command)"
     say ""
     say "  stop it with: $(stop_hint)"
 }

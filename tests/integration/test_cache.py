@@ -1,4 +1,4 @@
-"""Caching, single flight, connection reuse and back-off (SPEC.md section 5).
+"""Caching, single flight, connection reuse and back-off (docs/configuration.md).
 
 Every test runs a real httpd (event MPM) against the token API stand-in.  Users sign in
 with Basic auth, so the identity is the default `data-customer-id user`.  The stand-in

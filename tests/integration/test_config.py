@@ -1,4 +1,4 @@
-"""Configuration (SPEC section 7): every mistake caught by `apache2 -t` with a message
+"""Configuration (docs/configuration.md): every mistake caught by `apache2 -t` with a message
 naming the directive and never the key; the ways of giving the key; version and
 User-Agent; virtual hosts, .htaccess and RaiEmbedElements.
 """

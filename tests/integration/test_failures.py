@@ -1,4 +1,4 @@
-"""Failures of the token API never fail the page (SPEC sections 2 and 5): for every way the
+"""Failures of the token API never fail the page (docs/configuration.md): for every way the
 stand-in can be down, slow, wrong or hostile the page is served 200, byte for byte as the
 file, within TOTAL + 1 s, with the note `error` and a RAI0011 warning; plus TLS
 verification of the token API.

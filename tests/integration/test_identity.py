@@ -1,4 +1,4 @@
-"""Identity (SPEC section 4): where the userIdentifiers of a token request come from.
+"""Identity (docs/configuration.md): where the userIdentifiers of a token request come from.
 
 Every test here runs with RaiEmbedCache none, so each widget page makes its own token
 request and the stand-in's request log shows exactly what the module sent.

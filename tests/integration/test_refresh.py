@@ -1,4 +1,4 @@
-"""SPEC §8: the refresh endpoint (SetHandler rai-embed-token) and RaiEmbedRefreshScript."""
+"""docs/configuration.md: the refresh endpoint (SetHandler rai-embed-token) and RaiEmbedRefreshScript."""
 
 import json
 import shutil

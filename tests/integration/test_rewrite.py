@@ -1,4 +1,4 @@
-"""The rewrite itself (SPEC.md sections 3 and 6): where the token goes and where it does not,
+"""The rewrite itself (docs/configuration.md): where the token goes and where it does not,
 split tags, streaming, large pages, PHP and CGI output, and the HTTP side of a rewritten
 response (content types, HEAD, 204/304, validators, Cache-Control, Content-Length,
 compression, the filter added by name) and the rai-embed note.

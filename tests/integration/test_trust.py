@@ -1,4 +1,4 @@
-"""Trust (SPEC sections 3-7): a token only for the user httpd accepted, sealed wherever
+"""Trust (docs/configuration.md-7): a token only for the user httpd accepted, sealed wherever
 it is stored, never left where a cache or a slice can reuse it.  Every test here is the
 one an attacker would write."""
 
@@ -348,3 +348,82 @@ def test_key_file_trailing_spaces_trimmed(httpd, standin):
 
     assert token_payload(httpd.get("page.html").text)["sub"] == "alice"
     assert standin.requests()[0]["body"]["accessKey"] == ACCESS_KEY
+
+
+# --------------------------------------------- 6. outages: one probe, a shared recovery
+
+def _close_get(httpd, path, user):
+    """One page on a connection of its own, so that any child may serve it."""
+    import time as _time
+    from rai_harness import loopback_session
+    session = loopback_session()
+    started = _time.monotonic()
+    try:
+        response = session.get(httpd.url(path), headers={"Connection": "close",
+                                                         "X-User": user}, timeout=10)
+    finally:
+        session.close()
+    return response, _time.monotonic() - started
+
+
+def test_outage_one_probe_and_shared_recovery(httpd_factory, standin):
+    """A hanging API under load, over several children (prefork): calls are one at a
+    time for the whole server, pages stay fast, and once the API is back every child's
+    pages carry tokens again within 5 s."""
+    import concurrent.futures
+    import time
+    httpd = httpd_factory(mpm="prefork")
+    httpd.write("page.html", WIDGET_PAGE)
+    httpd.configure(rai_conf(standin, Cache="none", Timeout="0.2 0.5",
+                             Identifier="data-customer-id expr=%{HTTP:X-User}")).start()
+    standin.control(mode="slow", delay=3)
+
+    response, _ = _close_get(httpd, "page.html", "first")
+    assert "embed-token" not in response.text
+
+    started = time.monotonic()
+    def load(worker):
+        got, i = [], 0
+        while time.monotonic() - started < 4:
+            got.append(_close_get(httpd, "page.html", "w%d-%d" % (worker, i)))
+            i += 1
+        return got
+    # fewer clients than MaxRequestWorkers (8)
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        results = [r for got in pool.map(load, range(6)) for r in got]
+    spent = time.monotonic() - started
+    assert len(results) > 100
+    assert all(r.status_code == 200 and "embed-token" not in r.text for r, _ in results)
+    slow = sorted(e for _, e in results)[-3:]
+    calls = standin.stats()["token_requests"]
+    # one call at a time (0.5 s each), and none during back-offs (1 s, then 2 s): about
+    # 2 + 1 + 1 in 4 s, where a back-off per child let each child call on its own
+    assert calls <= 7, (calls, spent)
+    assert max(slow) < 1.5, slow
+
+    standin.control(mode="ok")
+    recovered = time.monotonic()
+    streak, i = 0, 0
+    while streak < 12:
+        assert time.monotonic() - recovered < 5, "no tokens in every child 5 s after recovery"
+        response, _ = _close_get(httpd, "page.html", "r%d" % i)
+        i += 1
+        streak = streak + 1 if "embed-token" in response.text else 0
+        if not streak:
+            time.sleep(0.1)
+    assert "RAI0023" in httpd.error_log()
+
+
+def test_error_responses_have_a_note(httpd, standin):
+    """httpd's own error pages in a RaiEmbed On scope log a note, not `-`: a 401 before
+    any handler and a 404 say `none`; the 401's ErrorDocument with a widget says
+    `anonymous` (a refused login has no identity)."""
+    httpd.write("plain/x.html", "no widget")
+    httpd.configure(basic_site(httpd, standin, extra="""
+<Location "/plain/">
+    ErrorDocument 401 default
+</Location>""")).start()
+    assert httpd.get("plain/x.html").status_code == 401
+    assert httpd.get("missing.html", auth=("alice", "alice-pw")).status_code == 404
+    assert httpd.get("page.html").status_code == 401
+    assert httpd.notes() == ["none", "none", "anonymous"]

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A stand-in for Returning.AI's token API, for mod_rai_embed's tests and demo.
 
-It issues JWT-shaped embed tokens the way SPEC.md section 2 describes the real API,
+It issues JWT-shaped embed tokens the way docs/configuration.md describes the real API,
 checks every request the module sends as strictly as the contract allows, and can be told
 over a small control API to be slow, down, wrong or hostile.  Python 3 standard library
 only, so it runs under Debian's /usr/bin/python3 with nothing installed.
@@ -462,6 +462,9 @@ class StandinServer(ThreadingHTTPServer):
 
     def get_request(self):
         sock, address = super().get_request()
+        # Answers go out at once: without it a kept-alive client's next request
+        # waits ~40 ms for the delayed ACK of a small write (Nagle).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.tls_context is not None:
             # No handshake in the accept loop: a silent client must not block the others.
             sock = self.tls_context.wrap_socket(sock, server_side=True,
@@ -474,16 +477,32 @@ class StandinServer(ThreadingHTTPServer):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Stand-in for the Returning.AI token API")
-    parser.add_argument("--port", type=int, default=0, help="HTTP port (0: any free port)")
-    parser.add_argument("--tls-port", type=int, help="also serve HTTPS on this port")
+    parser = argparse.ArgumentParser(
+        description="A local stand-in for the Returning.AI token API, for mod_rai_embed's "
+                    "tests and demo.  Binds 127.0.0.1 only.  Point the module at it with "
+                    "RaiEmbedTokenURL http://127.0.0.1:PORT%s" % TOKEN_PATH,
+        epilog="Control API: POST /_control with a JSON body such as {\"mode\": \"down\"} "
+               "(modes: %s), GET /_stats for counters, POST /_reset to start over.  The "
+               "default access id and key are test values, not secrets." % ", ".join(MODES))
+    parser.add_argument("--port", type=int, default=0,
+                        help="HTTP port on 127.0.0.1; 0 (the default) picks a free one, "
+                             "see --ready-file")
+    parser.add_argument("--tls-port", type=int,
+                        help="also serve HTTPS on this port (needs --tls-cert and --tls-key)")
     parser.add_argument("--tls-cert", help="PEM certificate (chain) for HTTPS")
     parser.add_argument("--tls-key", help="PEM private key for HTTPS")
-    parser.add_argument("--access-id", default=DEFAULT_ACCESS_ID)
-    parser.add_argument("--access-key", default=DEFAULT_ACCESS_KEY)
-    parser.add_argument("--ready-file", help="write the bound ports here as a JSON line")
+    parser.add_argument("--access-id", default=DEFAULT_ACCESS_ID,
+                        help="the accessId that token requests must carry, as RaiEmbedAccessId "
+                             "(default: %(default)s)")
+    parser.add_argument("--access-key", default=DEFAULT_ACCESS_KEY,
+                        help="the accessKey that token requests must carry, as RaiEmbedAccessKey "
+                             "(default: %(default)s)")
+    parser.add_argument("--ready-file",
+                        help="once listening, write the bound ports and the pid here as one "
+                             "JSON line, e.g. {\"port\": 40123, \"tls_port\": null, \"pid\": 42}")
     parser.add_argument("--idle-timeout", type=float, default=30,
-                        help="close idle keep-alive connections after this many seconds")
+                        help="close idle keep-alive connections after this many seconds "
+                             "(default: %(default)s)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 

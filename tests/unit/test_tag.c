@@ -310,6 +310,11 @@ START_TEST(urls_untrusted)
         "data:text/html,<b>x</b>",
         "vbscript:msgbox",
         "returning.ai:443",
+        "https://a;b.returning.ai/",
+        "ws:;&amp;api.returning.ai.\\\\-",
+        "https://a b.returning.ai/",
+        "https://a*.returning.ai/",
+        "https://a!.returning.ai/",
     };
     size_t i;
 
@@ -331,6 +336,7 @@ START_TEST(urls_trusted)
         "https://returning.ai./x",
         "http://returning.ai/",
         "wss://socket.returning.ai/",
+        "https://a_b-c.x.returning.ai/",
         "HTTPS://API.RETURNING.AI/X",
         "//cdn.returning.ai/widget.js",
         "\\\\cdn.returning.ai/widget.js",

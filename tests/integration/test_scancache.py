@@ -1,0 +1,156 @@
+"""The scan cache (RaiEmbedScanCache): a static file scanned once is served again by
+splitting its file bucket at the remembered offsets, without reading it.  Every test
+compares the replayed responses with what a full scan gives, byte for byte, in the cases
+where a cache could go wrong: sendfile and mmap on and off, HEAD, mod_deflate after it,
+Range, a file renamed over or edited in place, untrusted widgets, several users."""
+
+import os
+import time
+
+import pytest
+
+from rai_harness import embed_tokens, jwt_payload, rai_conf
+
+# one process: the scan cache is per process
+ONE_PROCESS = """
+StartServers 1
+ServerLimit 1
+ThreadLimit 16
+ThreadsPerChild 16
+MinSpareThreads 1
+MaxSpareThreads 32
+MaxRequestWorkers 16
+"""
+
+PAGE = ("<!doctype html><html><body>\n" + "<p>filler text of the page</p>\n" * 300
+        + '<rai-store-widget community-id="c1"></rai-store-widget>\n'
+        + "<!-- <rai-widget> in a comment -->\n"
+        + '<rai-widget\n  v2-api-url="https://api.returning.ai/v2">x</rai-widget>\n'
+        + '<rai-widget api-url="https://evil.example">untrusted</rai-widget>\n'
+        + "<p>tail</p>\n" * 100 + "</body></html>\n")
+
+
+def site(httpd, standin, extra=""):
+    return ONE_PROCESS + rai_conf(standin, Identifier="data-customer-id expr=%{HTTP:X-User}",
+                                  RefreshScript="/rai-token") + extra
+
+
+def settled(httpd, name, content):
+    """Write a file and wait until the scan cache may record it (its times settle)."""
+    path = httpd.write(name, content)
+    time.sleep(2.2)
+    return path
+
+
+def replays(httpd):
+    return httpd.error_log().count("RAI0040")
+
+
+def expected(page, token):
+    """What a full scan makes of PAGE for a token: the two trusted widgets get it."""
+    out = page.replace('<rai-store-widget community-id', '<rai-store-widget embed-token="%s" '
+                       'community-id' % token, 1)
+    return out.replace('<rai-widget\n  v2-api-url', '<rai-widget embed-token="%s"\n  v2-api-url'
+                       % token, 1)
+
+
+@pytest.mark.parametrize("io", ["", "EnableSendfile On\nEnableMMAP On\n",
+                                "EnableSendfile Off\nEnableMMAP Off\n",
+                                "EnableSendfile Off\nEnableMMAP On\n"])
+def test_replay_equals_scan(httpd_factory, standin, io):
+    httpd = httpd_factory()
+    settled(httpd, "page.html", PAGE)
+    httpd.configure(site(httpd, standin, io)).start()
+
+    bodies = [httpd.get("page.html", headers={"X-User": "alice"}).text for _ in range(4)]
+    token = embed_tokens(bodies[0])[0]
+    assert jwt_payload(token)["sub"] == "alice"
+    # the refresh script goes at the end, as after a full scan
+    assert bodies[0].startswith(expected(PAGE, token))
+    assert bodies[0].endswith("</script>\n")
+    assert all(body == bodies[0] for body in bodies[1:])
+    assert replays(httpd) >= 2, "the scan cache was not used"
+
+
+def test_replay_gives_each_user_their_own_token(httpd_factory, standin):
+    httpd = httpd_factory()
+    settled(httpd, "page.html", PAGE)
+    httpd.configure(site(httpd, standin)).start()
+
+    for user in ["alice", "bob", "carol", "alice", "bob"]:
+        body = httpd.get("page.html", headers={"X-User": user}).text
+        tokens = embed_tokens(body)
+        assert len(tokens) == 2 and len(set(tokens)) == 1
+        assert jwt_payload(tokens[0])["sub"] == user
+        assert "untrusted" in body and 'api-url="https://evil.example"' in body
+        assert '<rai-widget api-url="https://evil.example">' in body   # no token
+    anonymous = httpd.get("page.html").text
+    assert anonymous == PAGE
+    assert replays(httpd) >= 3
+
+
+def test_replay_head_deflate_range(httpd_factory, standin):
+    httpd = httpd_factory()
+    settled(httpd, "page.html", PAGE)
+    httpd.configure(site(httpd, standin, "AddOutputFilterByType DEFLATE text/html\n")).start()
+    alice = {"X-User": "alice"}
+
+    plain = httpd.get("page.html", headers=dict(alice, **{"Accept-Encoding": "identity"}))
+    for _ in range(2):
+        head = httpd.head("page.html", headers=alice)
+        assert head.status_code == 200 and "ETag" not in head.headers
+        ranged = httpd.get("page.html", headers=dict(alice, Range="bytes=0-99",
+                                                     **{"Accept-Encoding": "identity"}))
+        assert ranged.status_code == 200 and ranged.text == plain.text
+        zipped = httpd.get("page.html", headers=dict(alice, **{"Accept-Encoding": "gzip"}))
+        assert zipped.headers.get("Content-Encoding") == "gzip"
+        assert zipped.text == plain.text        # requests has inflated it
+    assert replays(httpd) >= 2
+
+
+def test_file_renamed_over_and_edited_in_place(httpd_factory, standin):
+    httpd = httpd_factory()
+    path = settled(httpd, "page.html", PAGE)
+    httpd.configure(site(httpd, standin)).start()
+    alice = {"X-User": "alice"}
+    for _ in range(3):
+        httpd.get("page.html", headers=alice)
+    assert replays(httpd) >= 1
+
+    # replaced by rename: same size, the widget elsewhere
+    moved = PAGE.replace("<p>tail</p>\n", "<p>tali</p>\n", 1)
+    other = PAGE.replace('<rai-store-widget community-id="c1"></rai-store-widget>\n', "", 1)
+    other = other.replace("<p>tail</p>\n",
+                          '<rai-store-widget community-id="c1"></rai-store-widget>\n', 1)
+    other = other + " " * (len(PAGE) - len(other))
+    assert len(other) == len(PAGE)
+    tmp = path.with_name("page.tmp")
+    tmp.write_text(other)
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, path)
+    body = httpd.get("page.html", headers=alice).text
+    token = embed_tokens(body)[0]
+    assert body.replace(' embed-token="%s"' % token, "").startswith(other[:len(other) - 10])
+    assert body.count("embed-token=") == 2
+
+    # edited in place, same size, the same second: no stale offsets
+    with open(path, "r+") as f:
+        f.write(moved)
+    body = httpd.get("page.html", headers=alice).text
+    assert body.startswith(expected(moved, token).split("<rai-widget api-url")[0])
+
+
+def test_scan_cache_off(httpd_factory, standin):
+    httpd = httpd_factory()
+    settled(httpd, "page.html", PAGE)
+    httpd.configure(site(httpd, standin, "RaiEmbedScanCache off\n")).start()
+    bodies = [httpd.get("page.html", headers={"X-User": "alice"}).text for _ in range(3)]
+    assert bodies[0] == bodies[1] == bodies[2]
+    assert replays(httpd) == 0
+
+
+@pytest.mark.parametrize("value", ["0", "lots", "10 12", "-5"])
+def test_scan_cache_directive_errors(httpd, standin, value):
+    httpd.configure(rai_conf(standin) + "RaiEmbedScanCache %s\n" % value)
+    rc, output = httpd.configtest()
+    assert rc != 0 and "RaiEmbedScanCache" in output
