@@ -380,6 +380,23 @@ def test_proxy_raiembed_off_and_replaced_list(httpd_factory, standin, app):
     assert standin.stats()["token_requests"] == 0
 
 
+def test_outside_the_scope_untouched(httpd_factory, standin, app):
+    # Only scopes that name the header (and those below them) remove it.
+    conf = rai_conf(standin, Cache="none", Identifier=None) + """
+ProxyPass "/app/" "{app}/"
+ProxyPass "/other/" "{app}/"
+<Location "/app/">
+    RaiEmbedIdentifier data-customer-id header:{header}
+</Location>
+""".format(app=app, header=HEADER)
+    httpd = httpd_factory(modules=PROXY_MODULES)
+    httpd.configure(conf).start()
+
+    no_identity_header(httpd.get("app/json", params={"u": "42"}))
+    other = httpd.get("other/json", params={"u": "42"})
+    assert other.headers[HEADER] == "42"
+
+
 def test_mod_headers_cannot_add_it(httpd_factory, standin, app):
     # Removed after mod_headers: not even the configuration sends it.
     httpd = httpd_factory(modules=PROXY_MODULES)
