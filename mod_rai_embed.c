@@ -52,6 +52,34 @@ int rai_embed_warn_level(int kind)
 
 /* --- start-up ----------------------------------------------------------- */
 
+/* Whether token mode can apply where RaiEmbed On is given in server s: the
+ * credentials are needed only then (SPEC section 10: Attribute Auth needs
+ * no access id or key).  A scope that does not name its mode has the
+ * server's (or token). */
+static int rai_embed_token_possible(server_rec *s,
+                                    const rai_embed_server_conf *sconf)
+{
+    const rai_embed_dir_conf *defaults =
+        ap_get_module_config(s->lookup_defaults, &rai_embed_module);
+    int inherited = defaults && defaults->mode != -1 ? defaults->mode
+                                                     : RAI_EMBED_MODE_TOKEN;
+    int i;
+
+    if (sconf->token_named || !sconf->on_scopes) {
+        return 1;
+    }
+    for (i = 0; i < sconf->on_scopes->nelts; i++) {
+        const rai_embed_dir_conf *scope =
+            APR_ARRAY_IDX(sconf->on_scopes, i, rai_embed_dir_conf *);
+        int mode = scope->mode != -1 ? scope->mode : inherited;
+
+        if (mode != RAI_EMBED_MODE_ATTRIBUTES) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int rai_embed_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                                   apr_pool_t *ptemp, server_rec *main_server)
 {
@@ -63,8 +91,8 @@ static int rai_embed_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     for (s = main_server; s; s = s->next) {
         rai_embed_server_conf *sconf =
             ap_get_module_config(s->module_config, &rai_embed_module);
-        if (sconf->embed_on && (!sconf->access_id || !sconf->access_key)
-            && rai_embed_config_wants_token(s)) {
+        if (sconf->embed_on && rai_embed_token_possible(s, sconf)
+            && (!sconf->access_id || !sconf->access_key)) {
             /* the main server and each vhost: where it was defined */
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
                          "RAI0003: RaiEmbed On (token mode) in %s needs "

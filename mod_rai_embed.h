@@ -69,6 +69,11 @@ typedef struct {
     apr_interval_time_t token_reuse;
     int token_reuse_set;
     int embed_on;                   /* RaiEmbed On appears in this scope */
+    /* start-up only, for check_config: the directory configurations that
+     * say RaiEmbed On (their mode decides whether credentials are needed),
+     * and whether RaiEmbedMode token appears in this scope */
+    apr_array_header_t *on_scopes;
+    int token_named;
     int backoff_slot;               /* its back-off state, -1: none */
     rai_seal_key_t *seal_key;       /* seals its cache entries */
     rai_embed_cache_t *cache;             /* the main server's, shared by all */
@@ -113,7 +118,8 @@ extern rai_scancache_t *rai_embed_scan_cache;
 /* One warning per interval and kind, per process; the rest go to debug. */
 enum {
     RAI_WARN_TOKEN, RAI_WARN_IDENTITY, RAI_WARN_CONFIG, RAI_WARN_CACHE,
-    RAI_WARN_BACKOFF, RAI_WARN_SEAL, RAI_WARN_MARKUP, RAI_WARN_KINDS
+    RAI_WARN_BACKOFF, RAI_WARN_SEAL, RAI_WARN_MARKUP,
+    RAI_WARN_UNTRUSTED, RAI_WARN_KINDS
 };
 int rai_embed_warn_level(int kind);
 
@@ -136,9 +142,6 @@ void *rai_embed_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
  * application (mod_php's getenv(), phpinfo()) could read it.  The parent
  * keeps them: it reads ${VAR} again on a restart. */
 void rai_embed_config_hide_secrets(apr_pool_t *pchild, server_rec *s);
-/* Whether RaiEmbed On appears in a section of s that is in token mode
- * (.htaccess files are not seen: they are read while serving). */
-int rai_embed_config_wants_token(server_rec *s);
 
 /* --- mod_rai_embed_token.c ---------------------------------------------- */
 

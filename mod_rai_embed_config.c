@@ -65,6 +65,13 @@ void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev,
     conf->scan_cache_bytes = base->scan_cache_bytes;        /* the scan cache */
     /* the main server's <Directory> sections apply to every vhost */
     conf->embed_on = add->embed_on || base->embed_on;
+    conf->token_named = add->token_named || base->token_named;
+    if (add->on_scopes && base->on_scopes) {
+        conf->on_scopes = apr_array_append(p, base->on_scopes, add->on_scopes);
+    }
+    else {
+        conf->on_scopes = add->on_scopes ? add->on_scopes : base->on_scopes;
+    }
     return conf;
 }
 
@@ -127,6 +134,11 @@ static const char *rai_embed_set_enabled(cmd_parms *cmd, void *dconf, int on)
             ap_get_module_config(cmd->server->module_config,
                                  &rai_embed_module);
         sconf->embed_on = 1;
+        if (!sconf->on_scopes) {
+            sconf->on_scopes = apr_array_make(cmd->pool, 2,
+                                              sizeof(rai_embed_dir_conf *));
+        }
+        APR_ARRAY_PUSH(sconf->on_scopes, rai_embed_dir_conf *) = conf;
     }
     return NULL;
 }
@@ -533,6 +545,10 @@ static const char *rai_embed_set_mode(cmd_parms *cmd, void *dconf,
 
     if (!strcasecmp(arg, "token")) {
         conf->mode = RAI_EMBED_MODE_TOKEN;
+        /* token mode named anywhere needs credentials (check_config) */
+        if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
+            rai_embed_sconf(cmd)->token_named = 1;
+        }
     }
     else if (!strcasecmp(arg, "attributes")) {
         conf->mode = RAI_EMBED_MODE_ATTRIBUTES;
@@ -595,44 +611,6 @@ static const char *rai_embed_add_script(cmd_parms *cmd, void *dconf,
     }
     APR_ARRAY_PUSH(conf->scripts, const char *) = arg;
     return NULL;
-}
-
-/* Whether a per-directory configuration turns the filter on in token
- * mode (mode unset: as its server's default, token unless it says). */
-static int rai_embed_section_wants_token(ap_conf_vector_t *section,
-                                         int default_mode)
-{
-    rai_embed_dir_conf *dconf = ap_get_module_config(section,
-                                                     &rai_embed_module);
-    int mode = dconf->mode != -1 ? dconf->mode : default_mode;
-
-    return dconf->enabled == 1 && mode != RAI_EMBED_MODE_ATTRIBUTES;
-}
-
-int rai_embed_config_wants_token(server_rec *s)
-{
-    core_server_config *core = ap_get_core_module_config(s->module_config);
-    rai_embed_dir_conf *defaults =
-        ap_get_module_config(s->lookup_defaults, &rai_embed_module);
-    int mode = defaults->mode != -1 ? defaults->mode : RAI_EMBED_MODE_TOKEN;
-    const apr_array_header_t *lists[2];
-    int i, j;
-
-    if (rai_embed_section_wants_token(s->lookup_defaults,
-                                      RAI_EMBED_MODE_TOKEN)) {
-        return 1;
-    }
-    lists[0] = core->sec_dir;
-    lists[1] = core->sec_url;
-    for (i = 0; i < 2; i++) {
-        for (j = 0; lists[i] && j < lists[i]->nelts; j++) {
-            if (rai_embed_section_wants_token(
-                    APR_ARRAY_IDX(lists[i], j, ap_conf_vector_t *), mode)) {
-                return 1;
-            }
-        }
-    }
-    return 0;
 }
 
 /* Whether an environment value holds a secret.  Long secrets count

@@ -318,16 +318,8 @@ static const char *rai_embed_on_element(void *baton, rai_rewrite_kind_e kind,
                               RAI_TAG_LIMIT);
         return "";
     }
-    if (!rai_tag_urls_trusted(tag, dconf->trusted ? &dconf->hosts
-                                                  : &rai_embed_default_trusted,
-                              &bad)) {
-        rai_embed_log_limited(RAI_WARN_MARKUP, 0, r, "RAI0039: a %s whose "
-                              "%s names a host outside RaiEmbedTrustedHosts "
-                              "gets nothing",
-                              kind == RAI_REWRITE_SCRIPT ? "<script>" : "widget",
-                              bad ? bad : "URL");
-        return "";
-    }
+    /* a script is ours only if its src is an embed script's: others (a
+     * page's analytics, a CDN's library) are not checked nor logged */
     if (kind == RAI_REWRITE_SCRIPT) {
         src = rai_tag_src(tag, &len);
         if (!src || !(dconf->scripts
@@ -339,6 +331,23 @@ static const char *rai_embed_on_element(void *baton, rai_rewrite_kind_e kind,
                                           1))) {
             return "";
         }
+    }
+    if (!rai_tag_urls_trusted(tag, dconf->trusted ? &dconf->hosts
+                                                  : &rai_embed_default_trusted,
+                              &bad)) {
+        rai_embed_log_limited(RAI_WARN_UNTRUSTED, 0, r, "RAI0039: a %s whose "
+                              "%s names a host outside RaiEmbedTrustedHosts "
+                              "gets nothing",
+                              kind == RAI_REWRITE_SCRIPT ? "<script>" : "widget",
+                              bad ? bad : "URL");
+        return "";
+    }
+    /* token mode (RaiEmbedFallback attributes): only a widget asks for a
+     * token - a page without one makes no request (SPEC 3) - so a script
+     * gets the fallback only after a widget found no token */
+    if (kind == RAI_REWRITE_SCRIPT && !ctx->decided
+        && rai_embed_mode(dconf) != RAI_EMBED_MODE_ATTRIBUTES) {
+        return "";
     }
     if (!ctx->decided) {
         rai_embed_decide(ctx);
