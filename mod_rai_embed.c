@@ -163,6 +163,9 @@ static void rai_embed_child_init(apr_pool_t *pchild, server_rec *s)
 
 static void rai_embed_register_hooks(apr_pool_t *p)
 {
+    /* header: sources are removed after mod_headers has set headers */
+    static const char *const after_headers[] = { "mod_headers.c", NULL };
+
     ap_hook_pre_config(rai_embed_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(rai_embed_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(rai_embed_post_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -173,8 +176,13 @@ static void rai_embed_register_hooks(apr_pool_t *p)
                                 APR_HOOK_MIDDLE);
     ap_hook_insert_filter(rai_embed_insert_filter, NULL, NULL,
                           APR_HOOK_LAST);
+    ap_hook_insert_filter(rai_embed_app_headers_insert, after_headers, NULL,
+                          APR_HOOK_LAST);
+    ap_hook_insert_error_filter(rai_embed_app_headers_insert, after_headers,
+                                NULL, APR_HOOK_LAST);
     ap_hook_handler(rai_embed_token_handler, NULL, NULL, APR_HOOK_MIDDLE);
     rai_embed_filter_register(p);
+    rai_embed_app_headers_register(p);
 }
 
 module AP_MODULE_DECLARE_DATA rai_embed_module = {

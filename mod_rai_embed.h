@@ -94,6 +94,9 @@ typedef struct {
     apr_array_header_t *trusted;    /* RaiEmbedTrustedHosts, NULL: default */
     rai_hosts_t hosts;
     apr_array_header_t *scripts;    /* RaiEmbedScripts, NULL: default */
+    apr_array_header_t *app_headers;/* names of header: sources here and in
+                                       every scope above (a union: always
+                                       removed from responses), or NULL */
 } rai_embed_dir_conf;
 
 /* RaiEmbedMode and RaiEmbedFallback. */
@@ -244,7 +247,9 @@ typedef enum {
     RAI_EMBED_SOURCE_USER,        /* r->user */
     RAI_EMBED_SOURCE_NOTE,        /* note:NAME, r->notes */
     RAI_EMBED_SOURCE_ENV,         /* env:NAME, r->subprocess_env */
-    RAI_EMBED_SOURCE_EXPR         /* expr=STRING */
+    RAI_EMBED_SOURCE_EXPR,        /* expr=STRING */
+    RAI_EMBED_SOURCE_HEADER       /* header:NAME, a response header the
+                                     application sets; always removed */
 } rai_embed_source_e;
 
 typedef struct {
@@ -275,6 +280,19 @@ rai_embed_identity_status_e rai_embed_identity_read(request_rec *r,
                                         const apr_array_header_t *identifiers,
                                         apr_array_header_t **identity,
                                         const char **key, const char **why);
+
+/* header: sources.  RAI_EMBED_APP_CAPTURE (CONTENT_SET-1, before
+ * mod_headers) keeps the application's value and removes it;
+ * RAI_EMBED_APP_HEADERS (CONTENT_SET, after mod_headers' filter, before
+ * mod_cache's CACHE_SAVE and the protocol filters) removes what mod_headers
+ * added.  insert_filter and insert_error_filter hooks; a scope's names are
+ * in dconf->app_headers. */
+void rai_embed_app_headers_insert(request_rec *r);
+void rai_embed_app_headers_register(apr_pool_t *p);
+/* RaiEmbedIdentifier's header: names, for the scope's dconf->app_headers. */
+void rai_embed_app_headers_merge(apr_pool_t *p, rai_embed_dir_conf *conf,
+                                 const rai_embed_dir_conf *base,
+                                 const rai_embed_dir_conf *add);
 
 /* --- mod_rai_embed_backoff.c: back-off state shared by all children ---- */
 

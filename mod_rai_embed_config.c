@@ -118,6 +118,7 @@ void *rai_embed_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         conf->hosts = base->hosts;
     }
     conf->scripts = add->scripts ? add->scripts : base->scripts;
+    rai_embed_app_headers_merge(p, conf, base, add);
     return conf;
 }
 
@@ -412,13 +413,28 @@ static const char *rai_embed_add_identifier(cmd_parms *cmd, void *dconf,
                                             const char *source)
 {
     rai_embed_dir_conf *conf = dconf;
+    const rai_embed_identifier_t *id;
+    const char *err;
 
     if (!conf->identifiers) {
         conf->identifiers = apr_array_make(cmd->pool, 2,
                                            sizeof(rai_embed_identifier_t));
     }
-    return rai_embed_identifier_parse(cmd, (apr_array_header_t *)conf->identifiers,
-                                key, source);
+    err = rai_embed_identifier_parse(cmd, (apr_array_header_t *)conf->identifiers,
+                                     key, source);
+    if (err) {
+        return err;
+    }
+    id = &APR_ARRAY_IDX(conf->identifiers, conf->identifiers->nelts - 1,
+                        rai_embed_identifier_t);
+    if (id->source == RAI_EMBED_SOURCE_HEADER) {
+        if (!conf->app_headers) {
+            conf->app_headers = apr_array_make(cmd->pool, 1,
+                                               sizeof(const char *));
+        }
+        APR_ARRAY_PUSH(conf->app_headers, const char *) = id->name;
+    }
+    return NULL;
 }
 
 static const char *rai_embed_add_element(cmd_parms *cmd, void *dconf,
@@ -657,7 +673,7 @@ const command_rec rai_embed_cmds[] = {
     AP_INIT_TAKE2("RaiEmbedIdentifier", rai_embed_add_identifier, NULL,
                   RSRC_CONF | ACCESS_CONF, "KEY SOURCE: a userIdentifiers "
                   "key (data-...) and where its value comes from: user, "
-                  "note:NAME, env:NAME or expr=STRING"),
+                  "note:NAME, env:NAME, header:NAME or expr=STRING"),
     AP_INIT_ITERATE("RaiEmbedElements", rai_embed_add_element, NULL,
                     RSRC_CONF | ACCESS_CONF, "Widget element names; '*' "
                     "matches a run of name characters"),
