@@ -135,6 +135,7 @@ static void rai_embed_register_hooks(apr_pool_t *p)
                           APR_HOOK_LAST);
     ap_hook_handler(rai_embed_token_handler, NULL, NULL, APR_HOOK_MIDDLE);
     rai_embed_filter_register(p);
+    rai_embed_metrics_register(p);
 }
 
 module AP_MODULE_DECLARE_DATA rai_embed_module = {

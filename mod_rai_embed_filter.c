@@ -436,6 +436,7 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
             return ap_pass_brigade(f->next, bb);
         }
         f->ctx = ctx = rai_embed_ctx_create(f);
+        rai_embed_metrics_scanned(f->r, ctx->rewrite);
     }
     rv = rai_rewrite_brigade(ctx->rewrite, bb);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_ECONNABORTED(rv)) {
