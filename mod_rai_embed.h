@@ -70,7 +70,6 @@ typedef struct {
     int token_reuse_set;
     int embed_on;                   /* RaiEmbed On appears in this scope */
     int backoff_slot;               /* its back-off state, -1: none */
-    int metrics_slot;               /* its block of counters (post_config) */
     rai_seal_key_t *seal_key;       /* seals its cache entries */
     rai_embed_cache_t *cache;             /* the main server's, shared by all */
 } rai_embed_server_conf;

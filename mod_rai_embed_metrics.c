@@ -113,9 +113,17 @@ typedef struct {
     rai_embed_metrics_block_t blocks[];
 } rai_embed_metrics_table_t;
 
-/* Set in the parent at post_config, inherited by the children. */
+/* Set in the parent at post_config, inherited by the children.  The
+ * slots are by server_rec, not in the server configuration: a virtual
+ * host without directives of ours shares the main server's. */
 static rai_embed_metrics_table_t *rai_embed_metrics_table;
 static server_rec *rai_embed_metrics_servers;
+static apr_hash_t *rai_embed_metrics_slots;     /* server_rec * -> slot */
+
+typedef struct {
+    server_rec *server;             /* the key */
+    int slot;
+} rai_embed_metrics_slot_t;
 
 /* The responses of one request chain that the filter rewrote. */
 typedef struct {
@@ -201,8 +209,10 @@ static rai_embed_metrics_table_t *rai_embed_metrics_create(apr_pool_t *keep,
     table->block_size = sizeof(rai_embed_metrics_block_t);
     table->capacity = capacity;
     table->since = apr_time_now();
-    /* no cleanup of ours: this module is unloaded before the pool goes */
-    apr_pool_userdata_setn(shm, RAI_EMBED_METRICS_KEY, NULL, keep);
+    /* the key copied and no cleanup of ours: this module is unloaded on
+     * each restart, long before the process pool goes */
+    apr_pool_userdata_set(shm, RAI_EMBED_METRICS_KEY, apr_pool_cleanup_null,
+                          keep);
     return table;
 }
 
@@ -216,10 +226,10 @@ static int rai_embed_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     char label[RAI_EMBED_METRICS_LABEL];
     server_rec *s;
 
-    (void)pconf;
     (void)plog;
     rai_embed_metrics_table = NULL;
     rai_embed_metrics_servers = main_s;
+    rai_embed_metrics_slots = apr_hash_make(pconf);
     apr_pool_userdata_get((void **)&shm, RAI_EMBED_METRICS_KEY, keep);
     if (shm) {
         table = apr_shm_baseaddr_get(shm);
@@ -238,7 +248,8 @@ static int rai_embed_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (shm) {
             /* children of the old generation keep their own mapping */
             apr_shm_destroy(shm);
-            apr_pool_userdata_setn(NULL, RAI_EMBED_METRICS_KEY, NULL, keep);
+            apr_pool_userdata_set(NULL, RAI_EMBED_METRICS_KEY,
+                                  apr_pool_cleanup_null, keep);
         }
         table = rai_embed_metrics_create(keep, (table ? table->used : 0)
                                          + missing + RAI_EMBED_METRICS_SPARE,
@@ -248,19 +259,19 @@ static int rai_embed_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
     }
     for (s = main_s; s; s = s->next) {
-        rai_embed_server_conf *sconf =
-            ap_get_module_config(s->module_config, &rai_embed_module);
-        int slot;
+        rai_embed_metrics_slot_t *entry = apr_palloc(pconf, sizeof(*entry));
 
         rai_embed_metrics_label(s, label);
-        slot = rai_embed_metrics_find(table, label);
-        if (slot < 0) {
-            slot = (int)table->used;
-            apr_cpystrn(table->blocks[slot].vhost, label,
+        entry->server = s;
+        entry->slot = rai_embed_metrics_find(table, label);
+        if (entry->slot < 0) {
+            entry->slot = (int)table->used;
+            apr_cpystrn(table->blocks[entry->slot].vhost, label,
                         RAI_EMBED_METRICS_LABEL);
             table->used++;
         }
-        sconf->metrics_slot = slot;
+        apr_hash_set(rai_embed_metrics_slots, &entry->server,
+                     sizeof(entry->server), entry);
     }
     rai_embed_metrics_table = table;
     return OK;
@@ -268,19 +279,25 @@ static int rai_embed_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 /* --- counting ----------------------------------------------------------- */
 
-static rai_embed_metrics_block_t *rai_embed_metrics_block(server_rec *s)
+/* The server's slot in the table, or -1. */
+static int rai_embed_metrics_slot(server_rec *s)
 {
-    rai_embed_server_conf *sconf;
+    rai_embed_metrics_slot_t *entry;
 
     if (!rai_embed_metrics_table || !s) {
-        return NULL;
+        return -1;
     }
-    sconf = ap_get_module_config(s->module_config, &rai_embed_module);
-    if (!sconf || sconf->metrics_slot < 0
-        || (apr_uint32_t)sconf->metrics_slot >= rai_embed_metrics_table->used) {
-        return NULL;
-    }
-    return &rai_embed_metrics_table->blocks[sconf->metrics_slot];
+    entry = apr_hash_get(rai_embed_metrics_slots, &s, sizeof(s));
+    return entry && entry->slot >= 0
+           && (apr_uint32_t)entry->slot < rai_embed_metrics_table->used
+           ? entry->slot : -1;
+}
+
+static rai_embed_metrics_block_t *rai_embed_metrics_block(server_rec *s)
+{
+    int slot = rai_embed_metrics_slot(s);
+
+    return slot < 0 ? NULL : &rai_embed_metrics_table->blocks[slot];
 }
 
 void rai_embed_metrics_scanned(request_rec *r, const rai_rewrite_t *rewrite)
@@ -463,21 +480,21 @@ static apr_array_header_t *rai_embed_metrics_views(apr_pool_t *p)
     by_slot = apr_pcalloc(p, sizeof(*by_slot)
                              * (rai_embed_metrics_table->used + 1));
     for (s = rai_embed_metrics_servers; s; s = s->next) {
-        rai_embed_server_conf *sconf =
-            ap_get_module_config(s->module_config, &rai_embed_module);
-        rai_embed_metrics_block_t *block = rai_embed_metrics_block(s);
+        int slot = rai_embed_metrics_slot(s);
+        rai_embed_metrics_block_t *block;
         rai_embed_metrics_view_t *view;
         rai_backoff_t backoff;
 
-        if (!block) {
+        if (slot < 0) {
             continue;
         }
-        view = by_slot[sconf->metrics_slot];
+        block = &rai_embed_metrics_table->blocks[slot];
+        view = by_slot[slot];
         if (!view) {
             view = apr_array_push(views);
             memset(view, 0, sizeof(*view));
             rai_embed_metrics_copy(block, view);
-            by_slot[sconf->metrics_slot] = view;
+            by_slot[slot] = view;
         }
         if (rai_embed_backoff_state(s, &backoff)
             && rai_backoff_in_force(&backoff, now)) {
