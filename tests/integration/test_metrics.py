@@ -318,6 +318,17 @@ def test_vhosts_and_graceful_restart(httpd_factory, standin):
     assert value(samples, "mod_rai_embed_responses_scanned_total", b) == 1
     assert value(samples, "mod_rai_embed_notes_total", a, note="anonymous") == 4
 
+    # a plain restart (SIGHUP) keeps them too: the parent stays
+    ready_before = httpd._ready_count()
+    httpd._apache("-k", "restart")
+    assert wait_for(lambda: httpd._ready_count() > ready_before, 20)
+    assert wait_for(lambda: get_close(httpd, "/pub/widget.html", host="b.example")[0]
+                    == 200, 10)
+    samples = scrape(httpd)
+    assert samples[("mod_rai_embed_metrics_since_seconds", ())] == since
+    assert value(samples, "mod_rai_embed_responses_scanned_total", a) == 4
+    assert value(samples, "mod_rai_embed_responses_scanned_total", b) == 2
+
     # a stop and a start: counted anew, and the since gauge says so
     httpd.stop()
     time.sleep(1.1)
