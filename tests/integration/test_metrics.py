@@ -336,3 +336,38 @@ def test_vhosts_and_graceful_restart(httpd_factory, standin):
     samples = scrape(httpd)
     assert samples[("mod_rai_embed_metrics_since_seconds", ())] > since
     assert value(samples, "mod_rai_embed_responses_scanned_total", a) == 0
+
+
+@pytest.mark.expect_error(r"AH00791: scache_mc: 'retrieve' FAIL",
+                          r"AH00790: scache_mc: error setting key")
+def test_cache_errors(httpd_factory, standin, request):
+    """A memcached that is not there: every page's lookup and store fail, and count."""
+    from rai_harness import refusing_port
+    httpd = httpd_factory(mpm="prefork", modules=["socache_memcache"])
+    httpd.configure(site(httpd, standin, PREFORK,
+                         Cache="memcache:127.0.0.1:%d" % refusing_port(request))).start()
+    vhost = vhost_of(httpd)
+    for _ in range(3):
+        status, body = get_close(httpd, "/priv/widget.html", user="alice")
+        assert body.count(b"embed-token=") == 2
+    samples = scrape(httpd)
+    errors = {kind: value(samples, "mod_rai_embed_cache_errors_total", vhost, kind=kind)
+              for kind in ("get", "put", "seal", "open")}
+    # at least one failed lookup and one failed store a page (a second lookup, after
+    # boarding the flight, may find the server marked dead: a plain miss)
+    assert errors["get"] >= 3 and errors["put"] == 3
+    assert errors["seal"] == errors["open"] == 0
+    assert notes_of(samples, vhost)["fetched"] == 3
+
+
+def test_attributes_note(httpd_factory, standin):
+    httpd = httpd_factory()
+    httpd.configure(site(httpd, standin, Mode="attributes")).start()
+    vhost = vhost_of(httpd)
+    for _ in range(2):
+        status, body = get_close(httpd, "/priv/widget.html", user="alice")
+        assert b"embed-token=" not in body and b"data-customer-id" in body
+    samples = scrape(httpd)
+    assert notes_of(samples, vhost)["attributes"] == 2
+    assert value(samples, "mod_rai_embed_widgets_rewritten_total", vhost) == 4
+    assert sum(outcomes_of(samples, vhost).values()) == 0
