@@ -448,8 +448,8 @@ static void rai_embed_metrics_copy(const rai_embed_metrics_block_t *block,
     for (i = 0; i < RAI_EMBED_METRICS_NOTES; i++) {
         view->notes[i] = RAI_EMBED_COUNTER_READ(block->notes[i]);
     }
-    /* buckets before the outcome total, which is counted first: the count
-     * is never behind the buckets' sum by more than the calls in flight */
+    /* the buckets before the outcomes, which are counted first: a scrape
+     * never shows more in the histogram than in api_requests_total */
     view->api_total = 0;
     for (i = 0; i <= RAI_EMBED_METRICS_BOUNDS; i++) {
         view->duration[i] = RAI_EMBED_COUNTER_READ(block->duration[i]);

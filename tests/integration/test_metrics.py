@@ -6,6 +6,7 @@ that the prefork MPM hands them to different children, and so that the response 
 logged - and its note counted - before the client sees the connection close.
 """
 
+import base64
 import collections
 import re
 import socket
@@ -14,7 +15,7 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from rai_harness import rai_conf, wait_for
+from rai_harness import rai_conf, refusing_port, wait_for
 
 WIDGET_PAGE = ('<html><body><rai-store-widget community-id="c1"></rai-store-widget>\n'
                '<rai-widget community-id="c1"></rai-widget></body></html>\n')
@@ -52,12 +53,11 @@ def site(httpd, standin, extra="", **overrides):
 
 
 def get_close(httpd, path, user=None, host=None):
-    """GET over a connection of its own, read until the server closes it: (status, pid
-    of nothing - see the access log - and body bytes, still chunked)."""
+    """GET over a connection of its own, read until the server closes it (by then the
+    request is logged): (status, body bytes, as sent - maybe chunked)."""
     lines = ["GET %s HTTP/1.1" % path, "Host: %s" % (host or "127.0.0.1"),
              "Connection: close"]
     if user:
-        import base64
         lines.append("Authorization: Basic "
                      + base64.b64encode(("%s:pw-%s" % (user, user)).encode()).decode())
     with socket.create_connection(("127.0.0.1", httpd.port), 10) as sock:
@@ -342,7 +342,6 @@ def test_vhosts_and_graceful_restart(httpd_factory, standin):
                           r"AH00790: scache_mc: error setting key")
 def test_cache_errors(httpd_factory, standin, request):
     """A memcached that is not there: every page's lookup and store fail, and count."""
-    from rai_harness import refusing_port
     httpd = httpd_factory(mpm="prefork", modules=["socache_memcache"])
     httpd.configure(site(httpd, standin, PREFORK,
                          Cache="memcache:127.0.0.1:%d" % refusing_port(request))).start()
