@@ -352,9 +352,9 @@ def test_cache_errors(httpd_factory, standin, request):
     samples = scrape(httpd)
     errors = {kind: value(samples, "mod_rai_embed_cache_errors_total", vhost, kind=kind)
               for kind in ("get", "put", "seal", "open")}
-    # at least one failed lookup and one failed store a page (a second lookup, after
-    # boarding the flight, may find the server marked dead: a plain miss)
-    assert errors["get"] >= 3 and errors["put"] == 3
+    # apr_memcache marks the server dead after a failure, and a lookup then is a plain
+    # miss until it retries: failures, but not one per page
+    assert errors["get"] >= 1 and errors["put"] >= 1
     assert errors["seal"] == errors["open"] == 0
     assert notes_of(samples, vhost)["fetched"] == 3
 
