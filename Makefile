@@ -19,7 +19,7 @@ CC        ?= gcc
 
 SOURCES   = mod_rai_embed.c mod_rai_embed_config.c mod_rai_embed_token.c mod_rai_embed_refresh.c \
             mod_rai_embed_filter.c mod_rai_embed_cache.c \
-            mod_rai_embed_identity.c mod_rai_embed_backoff.c rai_scan.c rai_token.c rai_identity.c \
+            mod_rai_embed_identity.c mod_rai_embed_backoff.c mod_rai_embed_metrics.c rai_scan.c rai_token.c rai_identity.c \
             rai_flight.c rai_backoff.c rai_headers.c rai_seal.c rai_tag.c rai_rewrite.c rai_scancache.c
 HEADERS   = mod_rai_embed.h rai_scan.h rai_token.h rai_identity.h rai_flight.h rai_backoff.h rai_headers.h rai_seal.h rai_tag.h rai_rewrite.h rai_scancache.h \
             rai_version.h rai_refresh_js.h

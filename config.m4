@@ -109,6 +109,7 @@ rai_embed_objs="mod_rai_embed.lo \
   mod_rai_embed_cache.lo \
   mod_rai_embed_identity.lo \
   mod_rai_embed_backoff.lo \
+  mod_rai_embed_metrics.lo \
   rai_scan.lo \
   rai_token.lo \
   rai_identity.lo \

@@ -183,6 +183,7 @@ static void rai_embed_register_hooks(apr_pool_t *p)
     ap_hook_handler(rai_embed_token_handler, NULL, NULL, APR_HOOK_MIDDLE);
     rai_embed_filter_register(p);
     rai_embed_app_headers_register(p);
+    rai_embed_metrics_register(p);
 }
 
 module AP_MODULE_DECLARE_DATA rai_embed_module = {

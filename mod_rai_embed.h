@@ -309,4 +309,27 @@ int rai_embed_backoff_success(server_rec *s);
 /* A copy of the server's back-off state; 0 when it has none. */
 int rai_embed_backoff_state(server_rec *s, rai_backoff_t *copy);
 
+/* --- mod_rai_embed_metrics.c: counters shared by all children -------- */
+
+/* Token cache failures, as counted. */
+typedef enum {
+    RAI_EMBED_CACHE_ERROR_GET,      /* the cache failed a lookup */
+    RAI_EMBED_CACHE_ERROR_PUT,      /* the cache failed a store */
+    RAI_EMBED_CACHE_ERROR_SEAL,     /* an entry could not be sealed */
+    RAI_EMBED_CACHE_ERROR_OPEN,     /* an entry did not open */
+    RAI_EMBED_CACHE_ERRORS
+} rai_embed_cache_error_e;
+
+/* Registers the post_config, handler, log_transaction and status hooks. */
+void rai_embed_metrics_register(apr_pool_t *p);
+/* The filter scans r's body with rewrite (its insertions are counted at
+ * the end of the request). */
+void rai_embed_metrics_scanned(request_rec *r, const rai_rewrite_t *rewrite);
+/* A token API request begun at begun has ended as err says (status
+ * RAI_TOKEN_OK for a success). */
+void rai_embed_metrics_api(server_rec *s, const rai_token_error_t *err,
+                           apr_time_t begun);
+void rai_embed_metrics_backoff_started(server_rec *s);
+void rai_embed_metrics_cache_error(server_rec *s, rai_embed_cache_error_e kind);
+
 #endif

@@ -196,6 +196,7 @@ apr_status_t rai_embed_cache_get(rai_embed_cache_t *cache, server_rec *s,
     apr_status_t rv;
 
     if ((rv = rai_embed_cache_lock(cache)) != APR_SUCCESS) {
+        rai_embed_metrics_cache_error(s, RAI_EMBED_CACHE_ERROR_GET);
         return rv;
     }
     rv = cache->provider->retrieve(cache->instance, s,
@@ -203,12 +204,16 @@ apr_status_t rai_embed_cache_get(rai_embed_cache_t *cache, server_rec *s,
                                    RAI_EMBED_CACHE_KEY_LEN, value, &len, p);
     rai_embed_cache_unlock(cache);
     if (rv != APR_SUCCESS) {
+        if (rv != APR_NOTFOUND) {
+            rai_embed_metrics_cache_error(s, RAI_EMBED_CACHE_ERROR_GET);
+        }
         return rv;
     }
     /* a shared cache may hold anything: only an entry sealed for this key
      * with this endpoint's key is a token */
     if (rai_seal_open_token(p, seal, key, value, len, apr_time_now(), token)
         != APR_SUCCESS) {
+        rai_embed_metrics_cache_error(s, RAI_EMBED_CACHE_ERROR_OPEN);
         return APR_EINVAL;
     }
     return APR_SUCCESS;
@@ -225,9 +230,11 @@ apr_status_t rai_embed_cache_put(rai_embed_cache_t *cache, server_rec *s,
 
     rv = rai_seal_token(p, seal, key, token, &value, &len);
     if (rv != APR_SUCCESS) {
+        rai_embed_metrics_cache_error(s, RAI_EMBED_CACHE_ERROR_SEAL);
         return rv;
     }
     if ((rv = rai_embed_cache_lock(cache)) != APR_SUCCESS) {
+        rai_embed_metrics_cache_error(s, RAI_EMBED_CACHE_ERROR_PUT);
         return rv;
     }
     rv = cache->provider->store(cache->instance, s,
@@ -235,6 +242,9 @@ apr_status_t rai_embed_cache_put(rai_embed_cache_t *cache, server_rec *s,
                                 RAI_EMBED_CACHE_KEY_LEN, until, value,
                                 (unsigned int)len, p);
     rai_embed_cache_unlock(cache);
+    if (rv != APR_SUCCESS) {
+        rai_embed_metrics_cache_error(s, RAI_EMBED_CACHE_ERROR_PUT);
+    }
     return rv;
 }
 

@@ -451,6 +451,7 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
             return ap_pass_brigade(f->next, bb);
         }
         f->ctx = ctx = rai_embed_ctx_create(f);
+        rai_embed_metrics_scanned(f->r, ctx->rewrite);
     }
     rv = rai_rewrite_brigade(ctx->rewrite, bb);
     if (rai_rewrite_replayed(ctx->rewrite) && !ctx->logged_replay) {

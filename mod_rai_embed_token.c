@@ -128,9 +128,11 @@ static int rai_embed_call_api(request_rec *r, rai_embed_server_conf *sconf,
 {
     rai_token_error_t err;
     apr_interval_time_t started = 0;
+    apr_time_t begun = apr_time_now();
 
     if (rai_token_fetch(rai_embed_client, r->pool, endpoint, identity,
                         &result->token, &err) == RAI_TOKEN_OK) {
+        rai_embed_metrics_api(r->server, &err, begun);
         if (rai_embed_backoff_success(r->server)) {
             ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "RAI0023: token API "
                           "at %s answers again", endpoint->url);
@@ -138,6 +140,7 @@ static int rai_embed_call_api(request_rec *r, rai_embed_server_conf *sconf,
         rai_embed_cache_store(r, sconf, key, &result->token);
         return 1;
     }
+    rai_embed_metrics_api(r->server, &err, begun);
     rai_embed_log_limited(RAI_WARN_TOKEN, 0, r, "RAI0011: token request to "
                           "%s failed: %s; widgets left as they are",
                           endpoint->url, err.reason);
@@ -149,6 +152,7 @@ static int rai_embed_call_api(request_rec *r, rai_embed_server_conf *sconf,
     }
     started = rai_embed_backoff_failure(r->server, err.retry_after);
     if (started) {
+        rai_embed_metrics_backoff_started(r->server);
         rai_embed_log_limited(RAI_WARN_BACKOFF, 0, r, "RAI0022: no token "
                               "requests to %s for the next %" APR_TIME_T_FMT
                               " ms%s", endpoint->url,
