@@ -309,18 +309,11 @@ $php_conf
 RaiEmbed On
 $1
 
-# ---- long sessions and single-page apps: the refresh endpoint (under the site's
-# Basic auth, so it names the same user), and the script it serves, which pages
-# with a token get: it renews the token before it expires, on rai-error, and for
-# widgets rendered later (spa/).
-<Location "/rai-token">
-    SetHandler rai-embed-token
+# ---- what the module did, for Prometheus (and curl): loopback only
+<Location "/rai-embed-metrics">
+    SetHandler rai-embed-metrics
+    Require ip 127.0.0.1 ::1
 </Location>
-RaiEmbedRefreshScript /rai-token
-# the PHP page's identity is a note the endpoint cannot see
-<Directory "$htdocs/php">
-    RaiEmbedRefreshScript none
-</Directory>
 EOF
 }
 
@@ -452,7 +445,7 @@ EOF
     say "  single-page app, widgets rendered later: ${url}spa/"
     say ""
     say "  refresh endpoint, a fresh token as JSON: curl -u alice:alice ${url}rai-token"
-    # (metrics: print their URL here once the module has a rai-embed-metrics handler)
+    say "  watch it:    curl ${url}rai-embed-metrics   (Prometheus text: tokens, API calls, back-off)"
     say ""
     say "  tokens from: $api"
     say "  view the page source and look for embed-token=\"...\" in the widget elements"
