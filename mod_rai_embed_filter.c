@@ -393,6 +393,13 @@ static rai_embed_ctx *rai_embed_ctx_create(ap_filter_t *f)
     request_rec *r = f->r;
     rai_embed_dir_conf *dconf = rai_embed_dconf(r);
     rai_embed_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    int scripts = rai_embed_attributes_wanted(dconf);
+    /* what makes a scan: the element list (made once, at start-up, by the
+     * scope that names it) and whether scripts are reported; one byte on
+     * for script reports, still inside the list, so never null arithmetic */
+    const char *scan_config = dconf->patterns
+                              ? (const char *)dconf->patterns
+                              : (const char *)&rai_embed_default_elements;
 
     ctx->f = f;
     ctx->hooks.attribute = rai_embed_on_element;
@@ -404,13 +411,9 @@ static rai_embed_ctx *rai_embed_ctx_create(ap_filter_t *f)
                                       dconf->patterns
                                       ? &dconf->elements
                                       : &rai_embed_default_elements,
-                                      rai_embed_attributes_wanted(dconf),
-                                      &ctx->hooks);
-    /* a scope's element list and whether it reports scripts make its scan:
-     * the configuration's own address, plus one for script reports */
+                                      scripts, &ctx->hooks);
     rai_rewrite_scancache(ctx->rewrite, rai_embed_scan_cache,
-                          (const char *)dconf->patterns
-                          + rai_embed_attributes_wanted(dconf));
+                          scan_config + scripts);
     return ctx;
 }
 

@@ -154,3 +154,22 @@ def test_scan_cache_directive_errors(httpd, standin, value):
     httpd.configure(rai_conf(standin) + "RaiEmbedScanCache %s\n" % value)
     rc, output = httpd.configtest()
     assert rc != 0 and "RaiEmbedScanCache" in output
+
+
+def test_replay_with_a_scope_of_its_own(httpd_factory, standin):
+    """A directory with its own element list and Attribute Auth scripts: its files are
+    replayed too, and with its own list (another scope's record is never used)."""
+    httpd = httpd_factory()
+    page = PAGE.replace("<p>tail</p>\n", '<my-widget a="1"></my-widget>\n', 1)
+    settled(httpd, "own/page.html", page)
+    httpd.configure(site(httpd, standin, """
+<Directory "%s/own">
+    RaiEmbedElements my-widget
+    RaiEmbedFallback attributes
+</Directory>
+""" % httpd.docroot)).start()
+    bodies = [httpd.get("own/page.html", headers={"X-User": "alice"}).text for _ in range(3)]
+    assert bodies[0] == bodies[1] == bodies[2]
+    assert '<my-widget embed-token="' in bodies[0]
+    assert '<rai-store-widget community-id="c1">' in bodies[0]     # not in this list
+    assert replays(httpd) >= 2
