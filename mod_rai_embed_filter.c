@@ -463,9 +463,11 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
                       "from the scan cache: %lu insertions, the file not read",
                       f->r->filename, rai_rewrite_inserted(ctx->rewrite));
     }
-    if (rv != APR_SUCCESS && !APR_STATUS_IS_ECONNABORTED(rv)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, f->r, "RAI0016: cannot read "
-                      "or pass on the response body");
+    if (rv != APR_SUCCESS) {
+        /* a client that went away is no error of ours */
+        ap_log_rerror(APLOG_MARK, f->c->aborted || APR_STATUS_IS_ECONNABORTED(rv)
+                      ? APLOG_DEBUG : APLOG_ERR, rv, f->r, "RAI0016: cannot "
+                      "read or pass on the response body");
     }
     if (rai_rewrite_finished(ctx->rewrite)) {
         /* nothing more to insert: the rest passes unscanned */
