@@ -75,7 +75,13 @@ tests/unit/test_flight.bin: tests/unit/test_flight.c rai_flight.c rai_flight.h r
 tests/unit/test_identity.bin: tests/unit/test_identity.c rai_identity.c rai_identity.h
 	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_identity.c rai_identity.c $(UNIT_LIBS)
 
-UNIT_TESTS = test_scan test_token test_backoff test_flight test_identity
+tests/unit/test_headers.bin: tests/unit/test_headers.c rai_headers.c rai_headers.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_headers.c rai_headers.c $(UNIT_LIBS)
+
+tests/unit/test_rewrite.bin: tests/unit/test_rewrite.c rai_rewrite.c rai_rewrite.h rai_scan.c rai_scan.h rai_tag.c rai_tag.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c $(UNIT_LIBS)
+
+UNIT_TESTS = test_scan test_token test_backoff test_flight test_identity test_headers
 
 unit: $(UNIT_TESTS:%=tests/unit/%.bin)
 	for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 ./tests/unit/$$t.bin || exit 1; done
