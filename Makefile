@@ -78,10 +78,10 @@ tests/unit/test_identity.bin: tests/unit/test_identity.c rai_identity.c rai_iden
 tests/unit/test_headers.bin: tests/unit/test_headers.c rai_headers.c rai_headers.h
 	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_headers.c rai_headers.c $(UNIT_LIBS)
 
-tests/unit/test_rewrite.bin: tests/unit/test_rewrite.c rai_rewrite.c rai_rewrite.h rai_scan.c rai_scan.h rai_tag.c rai_tag.h
-	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c $(UNIT_LIBS)
+tests/unit/test_rewrite.bin: tests/unit/test_rewrite.c tests/unit/rewrite_harness.h rai_rewrite.c rai_rewrite.h rai_scan.c rai_scan.h rai_tag.c rai_tag.h
+	$(CC) $(UNIT_CFLAGS) -o $@ -Itests/unit tests/unit/test_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c $(UNIT_LIBS)
 
-UNIT_TESTS = test_scan test_token test_backoff test_flight test_identity test_headers
+UNIT_TESTS = test_scan test_token test_backoff test_flight test_identity test_headers test_rewrite
 
 unit: $(UNIT_TESTS:%=tests/unit/%.bin)
 	for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 ./tests/unit/$$t.bin || exit 1; done
