@@ -135,7 +135,7 @@ fuzz: tests/fuzz/fuzz_scan.c tests/unit/scan_model.c rai_scan.c
 # tests/fuzz/corpus-<name>/ (kept as it is; new inputs go to work-<name>/).
 # fuzz-replay runs each over its seeds once (a few seconds, for make test);
 # fuzz runs each for FUZZ_SECONDS too.
-PURE_FUZZ_NAMES  = seal tag token_response
+PURE_FUZZ_NAMES  = seal tag token_response rewrite headers
 PURE_FUZZ        = $(PURE_FUZZ_NAMES:%=tests/fuzz/fuzz_%.bin)
 PURE_FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
                    -fno-sanitize-recover=undefined -Wall -Wextra -Werror \
@@ -150,6 +150,12 @@ tests/fuzz/fuzz_tag.bin: tests/fuzz/fuzz_tag.c rai_tag.c rai_tag.h
 
 tests/fuzz/fuzz_token_response.bin: tests/fuzz/fuzz_token_response.c rai_token.c rai_token.h rai_seal.c rai_seal.h
 	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_token_response.c rai_token.c rai_seal.c $(PURE_FUZZ_LIBS)
+
+tests/fuzz/fuzz_rewrite.bin: tests/fuzz/fuzz_rewrite.c tests/unit/rewrite_harness.h rai_rewrite.c rai_rewrite.h rai_scan.c rai_scan.h rai_tag.c rai_tag.h
+	clang $(PURE_FUZZ_CFLAGS) -Itests/unit -o $@ tests/fuzz/fuzz_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c $(PURE_FUZZ_LIBS)
+
+tests/fuzz/fuzz_headers.bin: tests/fuzz/fuzz_headers.c rai_headers.c rai_headers.h
+	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_headers.c rai_headers.c $(PURE_FUZZ_LIBS)
 
 .PHONY: fuzz-deps fuzz-replay fuzz-pure
 fuzz-deps:

@@ -12,6 +12,7 @@
 #ifndef REWRITE_HARNESS_H
 #define REWRITE_HARNESS_H
 
+#include <stddef.h>     /* before APR: offsetof for APR_OFFSETOF */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,7 @@ static void h_reset(h_result_t *r, int mode, int null_at)
     h_append(r, "", 0);
 }
 
-static void h_free(h_result_t *r)
+static inline void h_free(h_result_t *r)
 {
     free(r->out);
     r->out = NULL;

@@ -15,6 +15,8 @@
 
 #include <check.h>
 
+#include <stddef.h>     /* before APR: offsetof for APR_OFFSETOF */
+
 #include "apr_general.h"
 
 #include "rewrite_harness.h"
