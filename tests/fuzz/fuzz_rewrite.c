@@ -134,9 +134,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             flush_events++;
         }
     }
+    /* (without EOS a tag held at the end keeps the FLUSHes after it) */
     if (eos_events != plan.eos
-        || flush_events != (int)nflush
-                           + (plan.mode == M_FLUSH ? fuzz_res.calls : 0)) {
+        || flush_events > (int)nflush
+                          + (plan.mode == M_FLUSH ? fuzz_res.calls : 0)
+        || (plan.eos && flush_events != (int)nflush
+                        + (plan.mode == M_FLUSH ? fuzz_res.calls : 0))) {
         abort();
     }
     /* bounded passes: 64 KiB, one tag, one attribute, one bucket */
