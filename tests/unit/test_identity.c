@@ -927,7 +927,7 @@ START_TEST(attributes_hostile)
         "\"", "'", "<", ">", "&", "\"><script>alert(1)</script>",
         "\" onload=\"x", "' onload='x", "&quot;", "&amp;quot;", "a=\"b\"",
         "\"\"\"", "</div><img src=x onerror=alert(1)>", "&#34;", "",
-        "x\" data-customer-id=\"mallory", "Ren\xc3\xa9" "e \"<&>'"
+        "x\" data-customer-id=\"mallory", ("Ren\xc3\xa9" "e \"<&>'")
     };
     size_t i;
 
