@@ -440,6 +440,136 @@ START_TEST(flush_from_hook)
 }
 END_TEST
 
+
+/* A bucket whose non-blocking read says EAGAIN, then turns immortal. */
+static apr_status_t slow_read(apr_bucket *b, const char **str,
+                              apr_size_t *len, apr_read_type_e block)
+{
+    const char *data = b->data;
+
+    if (block == APR_NONBLOCK_READ) {
+        *str = NULL;
+        *len = 0;
+        return APR_EAGAIN;
+    }
+    apr_bucket_immortal_make(b, data, strlen(data));
+    *str = data;
+    *len = strlen(data);
+    return APR_SUCCESS;
+}
+
+static const apr_bucket_type_t slow_type = {
+    "RAI-TEST-SLOW", 5, APR_BUCKET_DATA, apr_bucket_destroy_noop, slow_read,
+    apr_bucket_setaside_notimpl, apr_bucket_split_notimpl,
+    apr_bucket_copy_notimpl
+};
+
+/* Runs the brigade through a fresh rewrite; the result in res. */
+static apr_status_t run_brigade(apr_pool_t *p, apr_bucket_alloc_t *ba,
+                                apr_bucket_brigade *bb)
+{
+    rai_rewrite_hooks_t hooks = { h_attribute, h_pass, h_at_end, h_trouble,
+                                  &res };
+    apr_status_t rv;
+
+    h_reset(&res, M_TOKEN, -1);
+    res.pool = p;
+    res.rw = rai_rewrite_create(p, ba, &h_elements, 0, &hooks);
+    rv = rai_rewrite_brigade(res.rw, bb);
+    res.finished = rai_rewrite_finished(res.rw);
+    return rv;
+}
+
+/* A slow source: what is ready goes on, with a FLUSH, before the
+ * blocking read. */
+START_TEST(slow_bucket_flushes_first)
+{
+    static const char slow[] = "<rai-widget a=1>rest";
+    apr_pool_t *p;
+    apr_bucket_alloc_t *ba;
+    apr_bucket_brigade *bb;
+    apr_bucket *b;
+
+    apr_pool_create(&p, root);
+    ba = apr_bucket_alloc_create(p);
+    bb = apr_brigade_create(p, ba);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create("<p>ready</p>",
+                                                           12, ba));
+    b = apr_bucket_alloc(sizeof(*b), ba);
+    APR_BUCKET_INIT(b);
+    b->free = apr_bucket_free;
+    b->list = ba;
+    b->type = &slow_type;
+    b->length = (apr_size_t)-1;
+    b->start = 0;
+    b->data = (void *)slow;
+    APR_BRIGADE_INSERT_TAIL(bb, b);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
+    ck_assert_int_eq(run_brigade(p, ba, bb), APR_SUCCESS);
+    ck_assert_str_eq(res.out, "<p>ready</p><rai-widget data-rai-token=\"t0\" "
+                     "a=1>rest" H_END_TEXT);
+    ck_assert_int_eq(res.nev, 2);
+    ck_assert_int_eq(res.ev_type[0], 'F');
+    ck_assert_uint_eq(res.ev_pos[0], 12);
+    apr_pool_destroy(p);
+}
+END_TEST
+
+/* A bucket that cannot be split: trouble is reported and the rest of the
+ * stream passes unchanged, in order. */
+START_TEST(unsplittable_bucket)
+{
+    static const char *const pages[] = {
+        "<p>x<rai-widget a=1>y<rai-widget b=2>",    /* split in the scan */
+        "<rai-widget a=1>y<rai-widget b=2>"         /* ... of a held tag */
+    };
+    apr_bucket_type_t nosplit = apr_bucket_type_immortal;
+    int i;
+
+    nosplit.name = "RAI-TEST-NOSPLIT";
+    nosplit.split = apr_bucket_split_notimpl;
+    for (i = 0; i < 2; i++) {
+        apr_pool_t *p;
+        apr_bucket_alloc_t *ba;
+        apr_bucket_brigade *bb;
+        apr_bucket *b;
+
+        apr_pool_create(&p, root);
+        ba = apr_bucket_alloc_create(p);
+        bb = apr_brigade_create(p, ba);
+        if (i == 1) {
+            /* the tag's start alone, then an unsplittable rest */
+            APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create(
+                                        "<rai-widget", 11, ba));
+        }
+        b = apr_bucket_immortal_create(pages[i] + (i ? 11 : 0),
+                                       strlen(pages[i]) - (i ? 11 : 0), ba);
+        b->type = &nosplit;
+        APR_BRIGADE_INSERT_TAIL(bb, b);
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
+        ck_assert_int_eq(run_brigade(p, ba, bb), APR_SUCCESS);
+        ck_assert_int_eq(res.troubles, 1);
+        ck_assert(res.finished);
+        ck_assert_int_eq(res.nev, 1);
+        ck_assert_uint_eq(res.ev_pos[0], res.len);
+        if (i == 0) {
+            /* the scan stopped at the widget: not in text, no at_end */
+            ck_assert_int_eq(res.calls, 0);
+            ck_assert_str_eq(res.out, pages[0]);
+        }
+        else {
+            /* the held tag (read to its '>' before the split failed) is
+             * asked about, and its attribute goes before the rest */
+            ck_assert_int_eq(res.calls, 1);
+            ck_assert_msg(!strncmp(res.out, "<rai-widget data-rai-token="
+                                   "\"t0\" a=1>y<rai-widget b=2>", 42),
+                          "[%s]", res.out);
+        }
+        apr_pool_destroy(p);
+    }
+}
+END_TEST
+
 static Suite *rewrite_suite(void)
 {
     Suite *s = suite_create("rai_rewrite");
@@ -460,6 +590,8 @@ static Suite *rewrite_suite(void)
     tcase_add_test(tc, pass_bytes_bounded);
     tcase_add_test(tc, read_error);
     tcase_add_test(tc, flush_from_hook);
+    tcase_add_test(tc, slow_bucket_flushes_first);
+    tcase_add_test(tc, unsplittable_bucket);
     suite_add_tcase(s, tc);
     return s;
 }
