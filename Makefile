@@ -137,7 +137,13 @@ tests/unit/test_flight.bin: tests/unit/test_flight.c rai_flight.c rai_flight.h r
 tests/unit/test_identity.bin: tests/unit/test_identity.c rai_identity.c rai_identity.h
 	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_identity.c rai_identity.c $(UNIT_LIBS)
 
-UNIT_TESTS = test_scan test_token test_backoff test_flight test_identity
+tests/unit/test_headers.bin: tests/unit/test_headers.c rai_headers.c rai_headers.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_headers.c rai_headers.c $(UNIT_LIBS)
+
+tests/unit/test_rewrite.bin: tests/unit/test_rewrite.c tests/unit/rewrite_harness.h rai_rewrite.c rai_rewrite.h rai_scan.c rai_scan.h rai_tag.c rai_tag.h
+	$(CC) $(UNIT_CFLAGS) -o $@ -Itests/unit tests/unit/test_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c $(UNIT_LIBS)
+
+UNIT_TESTS = test_scan test_token test_backoff test_flight test_identity test_headers test_rewrite
 
 unit: $(UNIT_TESTS:%=tests/unit/%.bin)
 	for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 ./tests/unit/$$t.bin || exit 1; done
@@ -191,7 +197,7 @@ fuzz: fuzz-deps tests/fuzz/fuzz_scan.bin
 # tests/fuzz/corpus-<name>/ (kept as it is; new inputs go to work-<name>/).
 # fuzz-replay runs each over its seeds once (a few seconds, for make test);
 # fuzz runs each for FUZZ_SECONDS too.
-PURE_FUZZ_NAMES  = seal tag token_response
+PURE_FUZZ_NAMES  = seal tag token_response rewrite headers
 PURE_FUZZ        = $(PURE_FUZZ_NAMES:%=tests/fuzz/fuzz_%.bin)
 PURE_FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
                    -fno-sanitize-recover=undefined -Wall -Wextra -Werror \
@@ -206,6 +212,12 @@ tests/fuzz/fuzz_tag.bin: tests/fuzz/fuzz_tag.c rai_tag.c rai_tag.h
 
 tests/fuzz/fuzz_token_response.bin: tests/fuzz/fuzz_token_response.c rai_token.c rai_token.h rai_seal.c rai_seal.h
 	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_token_response.c rai_token.c rai_seal.c $(PURE_FUZZ_LIBS)
+
+tests/fuzz/fuzz_rewrite.bin: tests/fuzz/fuzz_rewrite.c tests/unit/rewrite_harness.h rai_rewrite.c rai_rewrite.h rai_scan.c rai_scan.h rai_tag.c rai_tag.h
+	clang $(PURE_FUZZ_CFLAGS) -Itests/unit -o $@ tests/fuzz/fuzz_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c $(PURE_FUZZ_LIBS)
+
+tests/fuzz/fuzz_headers.bin: tests/fuzz/fuzz_headers.c rai_headers.c rai_headers.h
+	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_headers.c rai_headers.c $(PURE_FUZZ_LIBS)
 
 .PHONY: fuzz-deps fuzz-replay fuzz-pure
 fuzz-deps:

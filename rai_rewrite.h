@@ -16,6 +16,10 @@
 #ifndef RAI_REWRITE_H
 #define RAI_REWRITE_H
 
+/* first: without offsetof, APR_OFFSETOF (in every ring macro) takes a
+ * member of a NULL pointer, which UBSan (clang) reports */
+#include <stddef.h>
+
 #include "apr_buckets.h"
 
 #include "rai_scan.h"

@@ -812,6 +812,159 @@ START_TEST(describe_verbatim)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------ */
+/* 7. rai_identity_attributes                                          */
+
+/* A tiny reader of ' key="value"' attributes, as a browser reads them
+ * in a start tag: the value runs to the next '"'; &amp; &quot; &#39;
+ * &lt; &gt; are decoded.  Returns the items, or NULL if the text is
+ * not exactly such attributes. */
+static apr_array_header_t *attributes_parse(apr_pool_t *p, const char *s)
+{
+    apr_array_header_t *items =
+        apr_array_make(p, 4, sizeof(rai_identity_item_t));
+
+    while (*s) {
+        rai_identity_item_t *item;
+        const char *k, *v;
+        char *out, *o;
+
+        if (*s++ != ' ') {
+            return NULL;
+        }
+        for (k = s; *s && *s != '=' && *s != ' ' && *s != '"'
+                    && *s != '\'' && *s != '<' && *s != '>'; s++)
+            ;
+        if (s == k || *s != '=' || s[1] != '"') {
+            return NULL;
+        }
+        item = apr_array_push(items);
+        item->key = apr_pstrmemdup(p, k, (apr_size_t)(s - k));
+        s += 2;
+        for (v = s; *s && *s != '"'; s++) {
+            if (*s == '<' || *s == '>' || *s == '\'') {
+                return NULL;    /* left raw: unsafe in other contexts */
+            }
+        }
+        if (*s != '"') {
+            return NULL;
+        }
+        o = out = apr_palloc(p, (apr_size_t)(s - v) + 1);
+        while (v < s) {
+            static const char *const refs[][2] = {
+                { "&amp;", "&" }, { "&quot;", "\"" }, { "&#39;", "'" },
+                { "&lt;", "<" }, { "&gt;", ">" }
+            };
+            size_t r;
+            if (*v != '&') {
+                *o++ = *v++;
+                continue;
+            }
+            for (r = 0; r < 5; r++) {
+                size_t n = strlen(refs[r][0]);
+                if (!strncmp(v, refs[r][0], n)) {
+                    *o++ = refs[r][1][0];
+                    v += n;
+                    break;
+                }
+            }
+            if (r == 5) {
+                return NULL;    /* a bare '&' */
+            }
+        }
+        *o = '\0';
+        item->value = out;
+        s++;
+    }
+    return items;
+}
+
+static void attributes_round_trip(const char *const *kv)
+{
+    apr_array_header_t *id = identity_make(pool, kv);
+    const char *text = rai_identity_attributes(pool, id);
+    apr_array_header_t *back = attributes_parse(pool, text);
+    int i;
+
+    ck_assert_msg(back != NULL, "does not read back: [%s]", text);
+    ck_assert_msg(back->nelts == id->nelts, "%d attributes from %d: [%s]",
+                  back->nelts, id->nelts, text);
+    for (i = 0; i < id->nelts; i++) {
+        ck_assert_str_eq(APR_ARRAY_IDX(back, i, rai_identity_item_t).key,
+                         APR_ARRAY_IDX(id, i, rai_identity_item_t).key);
+        ck_assert_str_eq(APR_ARRAY_IDX(back, i, rai_identity_item_t).value,
+                         APR_ARRAY_IDX(id, i, rai_identity_item_t).value);
+    }
+}
+
+START_TEST(attributes_exact_form)
+{
+    static const char *const kv[] = {
+        "data-customer-id", "alice", "data-email", "a@example.com", NULL
+    };
+
+    ck_assert_str_eq(rai_identity_attributes(pool, identity_make(pool, kv)),
+                     " data-customer-id=\"alice\" data-email=\"a@example.com\"");
+    ck_assert_str_eq(rai_identity_attributes(pool, identity_make(pool, NULL)),
+                     "");
+    attributes_round_trip(kv);
+}
+END_TEST
+
+START_TEST(attributes_escaped)
+{
+    static const char *const kv[] = { "data-x", "a&\"'<>b", NULL };
+
+    ck_assert_str_eq(rai_identity_attributes(pool, identity_make(pool, kv)),
+                     " data-x=\"a&amp;&quot;&#39;&lt;&gt;b\"");
+}
+END_TEST
+
+START_TEST(attributes_hostile)
+{
+    static const char *const hostile[] = {
+        "\"", "'", "<", ">", "&", "\"><script>alert(1)</script>",
+        "\" onload=\"x", "' onload='x", "&quot;", "&amp;quot;", "a=\"b\"",
+        "\"\"\"", "</div><img src=x onerror=alert(1)>", "&#34;", "",
+        "x\" data-customer-id=\"mallory", ("Ren\xc3\xa9" "e \"<&>'")
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+        const char *kv[] = {
+            "data-customer-id", hostile[i], "data-email", hostile[i],
+            "data-team", "t", NULL
+        };
+        const char *one[] = { "data-customer-id", hostile[i], NULL };
+        attributes_round_trip(kv);
+        attributes_round_trip(one);
+    }
+}
+END_TEST
+
+/* Every byte 0x20..0xff alone and between others; the longest value of
+ * nothing but quotes fits the allocation. */
+START_TEST(attributes_every_byte)
+{
+    char v[8], *big;
+    int b;
+
+    for (b = 0x20; b <= 0xff; b++) {
+        const char *kv[] = { "data-a", v, "data-b", "\"", NULL };
+        snprintf(v, sizeof(v), "a%cb", b);
+        attributes_round_trip(kv);
+    }
+    big = apr_palloc(pool, RAI_IDENTITY_VALUE_MAX + 1);
+    memset(big, '"', RAI_IDENTITY_VALUE_MAX);
+    big[RAI_IDENTITY_VALUE_MAX] = '\0';
+    {
+        const char *kv[] = { "k", big, "data-y", big, NULL };
+        attributes_round_trip(kv);
+    }
+}
+END_TEST
+
 static Suite *identity_suite(void)
 {
     Suite *s = suite_create("rai_identity");
@@ -853,6 +1006,14 @@ static Suite *identity_suite(void)
     tcase_add_test(tc, describe_basic);
     tcase_add_test(tc, describe_empty);
     tcase_add_test(tc, describe_verbatim);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("attributes");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, attributes_exact_form);
+    tcase_add_test(tc, attributes_escaped);
+    tcase_add_test(tc, attributes_hostile);
+    tcase_add_test(tc, attributes_every_byte);
     suite_add_tcase(s, tc);
 
     return s;
