@@ -137,13 +137,16 @@ tests/unit/test_flight.bin: tests/unit/test_flight.c rai_flight.c rai_flight.h r
 tests/unit/test_identity.bin: tests/unit/test_identity.c rai_identity.c rai_identity.h
 	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_identity.c rai_identity.c $(UNIT_LIBS)
 
+tests/unit/test_scancache.bin: tests/unit/test_scancache.c rai_scancache.c rai_scancache.h
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_scancache.c rai_scancache.c $(UNIT_LIBS)
+
 tests/unit/test_headers.bin: tests/unit/test_headers.c rai_headers.c rai_headers.h
 	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_headers.c rai_headers.c $(UNIT_LIBS)
 
 tests/unit/test_rewrite.bin: tests/unit/test_rewrite.c tests/unit/rewrite_harness.h rai_rewrite.c rai_rewrite.h rai_scan.c rai_scan.h rai_tag.c rai_tag.h
-	$(CC) $(UNIT_CFLAGS) -o $@ -Itests/unit tests/unit/test_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c $(UNIT_LIBS)
+	$(CC) $(UNIT_CFLAGS) -o $@ -Itests/unit tests/unit/test_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c rai_scancache.c $(UNIT_LIBS)
 
-UNIT_TESTS = test_scan test_token test_backoff test_flight test_identity test_headers test_rewrite
+UNIT_TESTS = test_scan test_token test_backoff test_flight test_identity test_headers test_rewrite test_scancache
 
 unit: $(UNIT_TESTS:%=tests/unit/%.bin)
 	for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 ./tests/unit/$$t.bin || exit 1; done
@@ -214,7 +217,7 @@ tests/fuzz/fuzz_token_response.bin: tests/fuzz/fuzz_token_response.c rai_token.c
 	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_token_response.c rai_token.c rai_seal.c $(PURE_FUZZ_LIBS)
 
 tests/fuzz/fuzz_rewrite.bin: tests/fuzz/fuzz_rewrite.c tests/unit/rewrite_harness.h rai_rewrite.c rai_rewrite.h rai_scan.c rai_scan.h rai_tag.c rai_tag.h
-	clang $(PURE_FUZZ_CFLAGS) -Itests/unit -o $@ tests/fuzz/fuzz_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c $(PURE_FUZZ_LIBS)
+	clang $(PURE_FUZZ_CFLAGS) -Itests/unit -o $@ tests/fuzz/fuzz_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c rai_scancache.c $(PURE_FUZZ_LIBS)
 
 tests/fuzz/fuzz_headers.bin: tests/fuzz/fuzz_headers.c rai_headers.c rai_headers.h
 	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_headers.c rai_headers.c $(PURE_FUZZ_LIBS)

@@ -2,6 +2,7 @@
  * the top of this tree.
  */
 
+#include <stddef.h>
 #include <string.h>
 
 #include "apr_tables.h"
