@@ -63,6 +63,7 @@ typedef struct {
     const char *proxy;              /* without user information */
     const char *proxy_user;
     const char *proxy_password;     /* a secret, as the access key */
+    const char *proxy_userinfo;     /* "user:password@" as written */
     apr_interval_time_t connect_timeout;
     apr_interval_time_t total_timeout;
     int timeout_set;

@@ -9,6 +9,8 @@
 
 #include "http_core.h"
 
+#include <openssl/crypto.h>
+
 #include "mod_rai_embed.h"
 
 void *rai_embed_create_server_conf(apr_pool_t *p, server_rec *s)
@@ -46,11 +48,13 @@ void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev,
         conf->proxy = add->proxy;
         conf->proxy_user = add->proxy_user;
         conf->proxy_password = add->proxy_password;
+        conf->proxy_userinfo = add->proxy_userinfo;
     }
     else {
         conf->proxy = base->proxy;
         conf->proxy_user = base->proxy_user;
         conf->proxy_password = base->proxy_password;
+        conf->proxy_userinfo = base->proxy_userinfo;
     }
     conf->timeout_set = add->timeout_set || base->timeout_set;
     conf->connect_timeout = add->timeout_set ? add->connect_timeout
@@ -236,6 +240,7 @@ static const char *rai_embed_set_access_key_file(cmd_parms *cmd, void *dconf,
         apr_file_close(file);
     }
     if (rv != APR_SUCCESS) {
+        OPENSSL_cleanse(buf, sizeof(buf));
         return apr_psprintf(cmd->pool, "RaiEmbedAccessKeyFile: cannot read "
                             "'%s': %s", path,
                             apr_strerror(rv, errbuf, sizeof(errbuf)));
@@ -248,6 +253,7 @@ static const char *rai_embed_set_access_key_file(cmd_parms *cmd, void *dconf,
         buf[--len] = '\0';
     }
     if (!buf[0]) {
+        OPENSSL_cleanse(buf, sizeof(buf));
         return apr_psprintf(cmd->pool, "RaiEmbedAccessKeyFile: '%s' holds no "
                             "key", path);
     }
@@ -258,7 +264,8 @@ static const char *rai_embed_set_access_key_file(cmd_parms *cmd, void *dconf,
     }
     sconf->access_key = apr_pstrdup(cmd->pool, buf);
     sconf->access_key_source = cmd->cmd->name;
-    memset(buf, 0, sizeof(buf));
+    /* memset() of a dead buffer may be optimised away; this is not */
+    OPENSSL_cleanse(buf, sizeof(buf));
     return NULL;
 }
 
@@ -322,17 +329,23 @@ static const char *rai_embed_set_proxy(cmd_parms *cmd, void *dconf,
     }
     sconf->proxy_user = NULL;
     sconf->proxy_password = NULL;
+    sconf->proxy_userinfo = NULL;
     if (uri.user) {
         char *user = apr_pstrdup(cmd->pool, uri.user);
         char *password = apr_pstrdup(cmd->pool,
                                      uri.password ? uri.password : "");
-        if (ap_unescape_urlencoded(user) != OK
-            || ap_unescape_urlencoded(password) != OK) {
+        /* %XX only: a '+' in user information is a '+' (RFC 3986) */
+        if (ap_unescape_url_keep2f(user, 1) != OK
+            || ap_unescape_url_keep2f(password, 1) != OK) {
             return "RaiEmbedProxy: the proxy URL's user information is not "
                    "well percent-encoded";
         }
         sconf->proxy_user = user;
         sconf->proxy_password = password;
+        /* as written, still percent-encoded: what ${VAR} held */
+        sconf->proxy_userinfo = apr_pstrcat(cmd->pool, uri.user, ":",
+                                            uri.password ? uri.password : "",
+                                            "@", NULL);
         /* mod_info shows the configuration tree: not the password */
         if (cmd->directive) {
             ((ap_directive_t *)cmd->directive)->args = "(hidden)";
@@ -642,7 +655,9 @@ void rai_embed_config_hide_secrets(apr_pool_t *pchild, server_rec *main_server)
             rai_embed_server_conf *sconf =
                 ap_get_module_config(s->module_config, &rai_embed_module);
             if (rai_embed_holds_secret(value + 1, sconf->access_key)
-                || rai_embed_holds_secret(value + 1, sconf->proxy_password)) {
+                || rai_embed_holds_secret(value + 1, sconf->proxy_password)
+                || (sconf->proxy_userinfo
+                    && strstr(value + 1, sconf->proxy_userinfo))) {
                 APR_ARRAY_PUSH(names, char *) =
                     apr_pstrmemdup(pchild, *env, (apr_size_t)(value - *env));
                 break;

@@ -427,3 +427,16 @@ def test_error_responses_have_a_note(httpd, standin):
     assert httpd.get("missing.html", auth=("alice", "alice-pw")).status_code == 404
     assert httpd.get("page.html").status_code == 401
     assert httpd.notes() == ["none", "none", "anonymous"]
+
+
+@pytest.mark.parametrize("proxy", ["http://u:pw12@127.0.0.1:3128",
+                                   "http://user:s3cr3t%40pa+ss@127.0.0.1:3128"])
+def test_php_cannot_read_the_proxy_url(httpd_factory, standin, proxy):
+    """RaiEmbedProxy ${RAI_PROXY_URL}: a short password, or one written percent-encoded,
+    still takes the variable out of the children's environment."""
+    httpd = httpd_factory(mpm="prefork", php=True, env={"RAI_PROXY_URL": proxy})
+    httpd.write("env.php", '<?php echo "proxy=[" . getenv("RAI_PROXY_URL") . "]"; ?>')
+    httpd.configure(rai_conf(standin, Proxy="${RAI_PROXY_URL}")).start()
+    response = httpd.get("env.php")
+    assert response.status_code == 200
+    assert response.text == "proxy=[]"
