@@ -307,7 +307,7 @@ def report(runs, sizes):
         else:
             what = "%d bytes, a static file" % sizes[page]
         print("-- /%s: %s" % (page, what))
-        print("  %-26s%s | %8s %8s %8s" % ("req/s", rounds_head, "median", "p50 ms",
+        print("  %-34s%s | %8s %8s %8s" % ("req/s", rounds_head, "median", "p50 ms",
                                           "p99 ms"))
         table = results[page] = {"ratios": {}}
         for name, label, _ in VARIANTS:
@@ -317,10 +317,10 @@ def report(runs, sizes):
                 "median": statistics.median(f["rps"] for f in figures),
                 "p50": statistics.median(f["50%"] for f in figures),
                 "p99": statistics.median(f["99%"] for f in figures)}
-            print("  %-26s%s | %8.0f %8.3f %8.3f" % (
+            print("  %-34s%s | %8.0f %8.3f %8.3f" % (
                 label, "".join(" %8.0f" % r for r in row["rps"]), row["median"],
                 row["p50"], row["p99"]))
-        print("  %-26s%s | %8s   target" % ("ratio", rounds_head, "median"))
+        print("  %-34s%s | %8s   target" % ("ratio", rounds_head, "median"))
         for num, den, target in ratios_for(page):
             per_round = [a / b for a, b in zip(table[num]["rps"], table[den]["rps"])]
             median = statistics.median(per_round)
@@ -332,7 +332,7 @@ def report(runs, sizes):
                     "met" if median >= target else "MISSED"))
             table["ratios"]["%s/%s" % (num, den)] = {"rounds": per_round, "median": median,
                                                      "target": target}
-            print("  %-26s%s | %8.3f   %s" % (
+            print("  %-34s%s | %8.3f   %s" % (
                 "%s / %s" % (SHORT[num], SHORT[den]),
                 "".join(" %8.3f" % r for r in per_round), median, verdict))
     return results, verdicts
