@@ -257,7 +257,7 @@ def side_by_side(root, standin):
         os.environ.pop("RAI_HTTPD_WRAPPER", None)
     try:
         header = "X-User: alice"
-        problems = []
+        problems, notes = [], []
         for name, _, expect in VARIANTS:
             httpd = servers[name]
             for page in PAGES:      # warm every child: the token and the scan cache
@@ -275,8 +275,17 @@ def side_by_side(root, standin):
                     runs[page][name].append(figures)
         calls = standin.stats()["token_requests"] - calls_before
         for name, httpd in servers.items():
-            problems += ["%s: %s" % (name, p) for p in httpd.problems()]
-        return runs, calls, problems, {p: len(b) for p, b in pages["widget"].items()}
+            # wrk drops its connections at the end of each run, mid-response: counted,
+            # not listed (RAI0016 logs a broken pipe at error level)
+            dropped = [p for p in httpd.problems()
+                       if re.search(r"RAI0016.*|\((32|104)\)", p) and
+                       re.search(r"Broken pipe|Connection reset", p)]
+            problems += ["%s: %s" % (name, p) for p in httpd.problems() if p not in dropped]
+            if dropped:
+                notes.append("%s: %d RAI0016 error-log lines (broken pipe or reset: wrk "
+                             "closing its connections at the end of a run)"
+                             % (name, len(dropped)))
+        return runs, calls, problems, notes, {p: len(b) for p, b in pages["widget"].items()}
     finally:
         for httpd in servers.values():
             httpd.stop()
@@ -404,7 +413,7 @@ def main():
               "wrk -t1 -c16 -d%ds --latency\n   on CPU %s, %d interleaved rounds, medians; "
               "identity from a header (X-User: alice),\n   token cache and scan cache warm"
               % (HTTPD_CPU, WRK_SECONDS, WRK_CPU, ROUNDS))
-        runs, calls, problems, sizes = side_by_side(root / "side", standin)
+        runs, calls, problems, notes, sizes = side_by_side(root / "side", standin)
         for line in problems:
             print("  CHECK FAILED: " + line)
         if not problems:
@@ -413,13 +422,15 @@ def main():
                   "reading filter ran")
         results, verdicts = report(runs, sizes)
         print("  %d token API calls during the timed runs" % calls)
+        for line in notes:
+            print("  note: " + line)
         print("== targets")
         for line in verdicts:
             print("  " + line)
         out = HERE.parent / "build" / "bench" / "results.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"seconds": WRK_SECONDS, "rounds": ROUNDS,
-                                   "sizes": sizes, "results": results, "problems": problems,
+                                   "sizes": sizes, "results": results, "problems": problems, "notes": notes,
                                    "api_calls": calls}, indent=1))
         print("  (figures in %s)" % out)
         print("== peak memory of the serving child (VmHWM), mmap and sendfile off")
