@@ -417,7 +417,11 @@ def main():
               "wrk -t1 -c16 -d%ds --latency\n   on CPU %s, %d interleaved rounds, medians; "
               "identity from a header (X-User: alice),\n   token cache and scan cache warm"
               % (HTTPD_CPU, WRK_SECONDS, WRK_CPU, ROUNDS))
+        # other work on the machine shows in the figures: say how busy it was
+        print("  load average before: %.2f %.2f %.2f" % os.getloadavg())
         runs, calls, problems, notes, sizes = side_by_side(root / "side", standin)
+        print("  load average after:  %.2f %.2f %.2f (%d CPUs)" % (os.getloadavg()
+                                                                   + (os.cpu_count(),)))
         for line in problems:
             print("  CHECK FAILED: " + line)
         if not problems:
