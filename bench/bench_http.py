@@ -2,20 +2,26 @@
 """End-to-end figures for mod_rai_embed against a real httpd and the token stand-in.
 
   1. Token API calls for 1000 page views by 100 users, with the cache on (shmcb) and off.
-  2. The latency a warm cache adds to a page, against the same page with the filter off:
-     wrk on loopback, median and p99.
+  2. Side by side in one run: two pages of the httpd manual and a CGI, each served plain,
+     through RAI_EMBED with and without the scan cache, through the cheapest reading
+     filter (bench/mod_bench_read.c), mod_include and mod_substitute; one httpd per
+     variant on CPU 0, wrk on CPU 1, BENCH_ROUNDS interleaved rounds of WRK_SECONDS.
+  3. Peak memory of a child serving a small and a 64 MB page.
 
 Prints figures; asserts nothing.  Run by `make bench`.
 """
 
 import base64
+import json
 import os
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,7 +32,6 @@ from rai_harness import Httpd, Standin, rai_conf  # noqa: E402
 
 USERS = 100
 VIEWS = 1000
-WRK_SECONDS = int(os.environ.get("WRK_SECONDS", "5"))
 
 PAGE = ("<!doctype html><html><head><title>Store</title></head><body>\n"
         + "<p>Some ordinary page text, repeated to make a page of a realistic size.</p>\n" * 120
@@ -77,8 +82,59 @@ def api_calls(root, standin, cache):
         httpd.stop()
 
 
-def wrk(url, header, path):
-    out = subprocess.run(["wrk", "-t2", "-c8", "-d%ds" % WRK_SECONDS, "--latency",
+WRK_SECONDS = int(os.environ.get("WRK_SECONDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
+MANUAL = Path(os.environ.get("BENCH_MANUAL", "/usr/share/doc/apache2-doc/manual/en/mod"))
+BENCH_READ_SO = os.environ.get("BENCH_READ_SO", str(HERE.parent / "build" / "bench" / ".libs"
+                                                    / "mod_bench_read.so"))
+HTTPD_CPU, WRK_CPU = "0", "1"
+WIDGET = '<rai-store-widget community-id="c1"></rai-store-widget>'
+# mod_include's version of the same insertion; mod_substitute adds FIXED_ATTR to WIDGET
+SSI_WIDGET = ('<rai-store-widget embed-token="<!--#echo var="RAI_TOKEN" -->" '
+              'community-id="c1"></rai-store-widget>')
+FIXED_ATTR = 'embed-token="xyz"'
+STATIC_PAGES = ("core.html", "mod_alias.html")
+CGI_PAGE = "cgi-bin/page.cgi"       # cats mod_alias.html: a body that must be read
+PAGES = STATIC_PAGES + (CGI_PAGE,)
+
+# name, label, what the widget must hold (None: the page comes out as it is)
+VARIANTS = (
+    ("plain", "plain (sendfile)", None),
+    ("rai", "RAI_EMBED, scan cache", 'embed-token="'),
+    ("rai_noscan", "RAI_EMBED, ScanCache off", 'embed-token="'),
+    ("read", "read filter (memchr)", None),
+    ("include", "mod_include", FIXED_ATTR),
+    ("substitute", "mod_substitute", FIXED_ATTR),
+)
+SHORT = {"plain": "plain", "rai": "RAI_EMBED", "rai_noscan": "RAI_EMBED scan off",
+         "read": "read filter", "include": "mod_include", "substitute": "mod_substitute"}
+
+
+class BenchHttpd(Httpd):
+    """An Httpd that may leave mod_rai_embed out: the yardsticks run without it."""
+
+    def __init__(self, *args, with_rai=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.with_rai = with_rai
+
+    def write_conf(self):
+        path = super().write_conf()
+        if not self.with_rai:
+            path.write_text("\n".join(line for line in path.read_text().splitlines()
+                                      if not line.startswith("LoadModule rai_embed_module"))
+                            + "\n")
+        return path
+
+
+def with_widget(html, widget):
+    """The manual page with one widget right after <body ...>."""
+    m = re.search(rb"<body[^>]*>", html)
+    return html[:m.end()] + b"\n" + widget.encode() + b"\n" + html[m.end():]
+
+
+def wrk(url, header, path, seconds=None):
+    out = subprocess.run(["taskset", "-c", WRK_CPU, "wrk", "-t1", "-c16",
+                          "-d%ds" % (seconds or WRK_SECONDS), "--latency",
                           "-H", header, url + path], capture_output=True, text=True,
                          check=True).stdout
     figures = {}
@@ -88,39 +144,209 @@ def wrk(url, header, path):
         figures[label] = value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     figures["rps"] = float(m.group(1))
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    figures["bad"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors:.*", out)
+    figures["errors"] = m.group(0) if m else ""
     return figures
 
 
-def latency(root, standin):
-    """The same page with the filter off and on (warm cache).  The identity comes from a
-    request header here, not from Basic auth: a password hash per request would cost
-    more than everything measured and hide it."""
-    httpd = Httpd(root, "", mpm="event", loglevel="warn")
-    httpd.write("index.html", PAGE)
-    conf = rai_conf(standin, Identifier='data-customer-id "expr=%{HTTP:X-Bench-User}"')
-    httpd.configure(conf.replace("RaiEmbed On", "")
-                    + '<Location "/off">\nRaiEmbed Off\n</Location>\n'
-                    + '<Location "/on">\nRaiEmbed On\n</Location>\n'
-                    + 'Alias /off "%s"\nAlias /on "%s"\n' % (httpd.docroot, httpd.docroot))
-    httpd.start()
-    try:
-        header = "X-Bench-User: user000"
-        page = httpd.get("/on/index.html", headers={"X-Bench-User": "user000"}).text
-        assert 'embed-token="' in page, "the filter did not run: no token in the page"
-        standin.reset()
-        runs = {"off": [], "on": []}
-        for _ in range(3):      # interleaved, so drift in the machine hits both alike
-            runs["off"].append(wrk(httpd.url(""), header, "/off/index.html"))
-            runs["on"].append(wrk(httpd.url(""), header, "/on/index.html"))
-        calls = standin.stats()["token_requests"]
+def variant_httpd(root, standin, name, pages):
+    """One httpd for one variant, with the pages (and the CGI) in place; not started."""
+    rai = rai_conf(standin, Identifier='data-customer-id "expr=%{HTTP:X-User}"')
+    modules, with_rai, snippet = (), False, ""
+    if name == "rai":
+        with_rai, snippet = True, rai
+    elif name == "rai_noscan":
+        with_rai, snippet = True, rai + "RaiEmbedScanCache off\n"
+    elif name == "read":
+        modules = (("bench_read_module", BENCH_READ_SO),)
+        snippet = '<Location "/">\n    SetOutputFilter BENCH_READ\n</Location>\n'
+    elif name == "include":
+        snippet = ('SetEnv RAI_TOKEN xyz\n<Location "/">\n    SetOutputFilter INCLUDES\n'
+                   '</Location>\n<Directory "{docroot}">\n    Options +Includes\n</Directory>\n'
+                   '<Directory "{cgi_bin}">\n    Options +Includes\n</Directory>\n')
+    elif name == "substitute":
+        modules = ("substitute",)
+        snippet = ('<Location "/">\n    SetOutputFilter SUBSTITUTE\n'
+                   '    Substitute "s|<rai-store-widget |<rai-store-widget %s |n"\n'
+                   '</Location>\n' % FIXED_ATTR.replace('"', '\\"'))
+    httpd = BenchHttpd(root, "", mpm="event", loglevel="warn", modules=modules,
+                       with_rai=with_rai)
+    check_level = {"rai": "rai_embed:debug", "rai_noscan": "rai_embed:debug",
+                   "read": "bench_read:debug"}.get(name, "")
+    # A fixed set of processes (no child started mid-run with a cold scan cache), sendfile
+    # on for every variant (httpd's default is off), and /check/: the same files at debug
+    # level, to see what a variant did without logging every timed request.
+    httpd.configure("""
+StartServers 2
+ServerLimit 2
+ThreadLimit 16
+ThreadsPerChild 16
+MaxRequestWorkers 32
+MinSpareThreads 1
+MaxSpareThreads 32
+EnableSendfile On
+EnableMMAP On
+Alias /check/ "{docroot}/"
+<Location "/check/">
+    LogLevel warn {check_level}
+</Location>
+""".format(docroot=httpd.docroot, check_level=check_level)
+                    + snippet.replace("{docroot}", str(httpd.docroot))
+                             .replace("{cgi_bin}", str(httpd.cgi_bin)))
+    for page in STATIC_PAGES:
+        httpd.write(page, pages["ssi" if name == "include" else "widget"][page])
+    httpd.write(CGI_PAGE, "#!/bin/sh\nprintf 'Content-Type: text/html\\n\\n'\n"
+                          "exec cat '%s'\n" % (httpd.docroot / "mod_alias.html"))
+    return httpd
 
-        def median_of(name, key):
-            return sorted(r[key] for r in runs[name])[1]
-        off = {k: median_of("off", k) for k in ("50%", "99%", "rps")}
-        on = {k: median_of("on", k) for k in ("50%", "99%", "rps")}
-        return off, on, calls
+
+def check_variant(httpd, name, expect, pages):
+    """Does the variant do its job?  Returns the lines that say it does not."""
+    problems = []
+    headers = {"X-User": "alice"}
+    for page in PAGES:
+        response = httpd.get(page, headers=headers)
+        body = response.content
+        if response.status_code != 200:
+            problems.append("%s /%s: status %d" % (name, page, response.status_code))
+            continue
+        source = pages["widget"]["mod_alias.html" if page == CGI_PAGE else page]
+        if expect is None:
+            if body != source:
+                problems.append("%s /%s: the page is not served as it is" % (name, page))
+        elif expect.encode() not in body.split(b"<rai-store-widget", 1)[-1][:300]:
+            problems.append("%s /%s: no %s in the widget" % (name, page, expect))
+        elif len(body) < len(source):
+            problems.append("%s /%s: the page is cut short" % (name, page))
+    if name in ("rai", "rai_noscan", "read"):
+        for page in STATIC_PAGES:
+            for _ in range(3):
+                httpd.get("check/" + page, headers=headers)
+        log = httpd.error_log()
+        replayed = "RAI0040" in log
+        if name == "rai" and not replayed:
+            problems.append("rai: no RAI0040 for /check/: the scan cache was not used")
+        if name == "rai_noscan" and replayed:
+            problems.append("rai_noscan: RAI0040 although RaiEmbedScanCache is off")
+        if name == "read" and "BENCH0001" not in log:
+            problems.append("read: no BENCH0001 for /check/: the reading filter did not run")
+    return problems
+
+
+def side_by_side(root, standin):
+    """Every variant in its own httpd (on HTTPD_CPU), started once; ROUNDS rounds, each
+    running wrk (on WRK_CPU) once per page and variant, round-robin.  Returns
+    {page: {variant: [figures per round]}}, the API calls during the timed runs, the
+    problems the checks found and the page sizes."""
+    pages = {"widget": {}, "ssi": {}}
+    for page in STATIC_PAGES:
+        html = (MANUAL / page).read_bytes()
+        pages["widget"][page] = with_widget(html, WIDGET)
+        pages["ssi"][page] = with_widget(html, SSI_WIDGET)
+    servers = {}
+    os.environ["RAI_HTTPD_WRAPPER"] = "taskset -c " + HTTPD_CPU
+    try:
+        for name, _, _ in VARIANTS:
+            servers[name] = variant_httpd(root / name, standin, name, pages)
+        time.sleep(2.2)         # the scan cache records only files unchanged for 2 s
+        for httpd in servers.values():
+            httpd.start()
     finally:
-        httpd.stop()
+        os.environ.pop("RAI_HTTPD_WRAPPER", None)
+    try:
+        header = "X-User: alice"
+        problems, notes = [], []
+        for name, _, expect in VARIANTS:
+            httpd = servers[name]
+            for page in PAGES:      # warm every child: the token and the scan cache
+                wrk(httpd.url(""), header, "/" + page, seconds=1)
+            problems += check_variant(httpd, name, expect, pages)
+        calls_before = standin.stats()["token_requests"]
+        runs = {page: {name: [] for name, _, _ in VARIANTS} for page in PAGES}
+        for _ in range(ROUNDS):
+            for page in PAGES:
+                for name, _, _ in VARIANTS:
+                    figures = wrk(servers[name].url(""), header, "/" + page)
+                    if figures["bad"]:
+                        problems.append("%s /%s: %d non-2xx responses" % (
+                            name, page, figures["bad"]))
+                    if figures["errors"]:
+                        notes.append("%s /%s: wrk: %s" % (name, page, figures["errors"]))
+                    runs[page][name].append(figures)
+        calls = standin.stats()["token_requests"] - calls_before
+        for name, httpd in servers.items():
+            # wrk drops its connections at the end of each run, mid-response: counted,
+            # not listed (RAI0016 logs a broken pipe at error level)
+            dropped = [p for p in httpd.problems()
+                       if re.search(r"RAI0016.*|\((32|104)\)", p) and
+                       re.search(r"Broken pipe|Connection reset", p)]
+            problems += ["%s: %s" % (name, p) for p in httpd.problems() if p not in dropped]
+            if dropped:
+                notes.append("%s: %d RAI0016 error-log lines (broken pipe or reset: wrk "
+                             "closing its connections at the end of a run)"
+                             % (name, len(dropped)))
+        return runs, calls, problems, notes, {p: len(b) for p, b in pages["widget"].items()}
+    finally:
+        for httpd in servers.values():
+            httpd.stop()
+
+
+def ratios_for(page):
+    """The ratios reported: (numerator, denominator, target or None).  The targets are
+    those of docs/deployment.md#performance: 0.90 x plain for a static page served from
+    the caches; on a body that must be read 0.95 x the reading filter, 1.0 x mod_include."""
+    static = page != CGI_PAGE
+    rows = [("rai", "plain", 0.90 if static else None)]
+    if not static:
+        rows += [("rai", "read", 0.95), ("rai", "include", 1.0)]
+    rows += [("rai_noscan", "plain", None), ("rai_noscan", "read", 0.95),
+             ("rai_noscan", "include", 1.0), ("read", "plain", None),
+             ("include", "plain", None), ("substitute", "plain", None)]
+    return rows
+
+
+def report(runs, sizes):
+    """Prints a table per page; returns the figures and one verdict line per target."""
+    results, verdicts = {}, []
+    rounds_head = "".join(" %8s" % ("round %d" % (i + 1)) for i in range(ROUNDS))
+    for page in PAGES:
+        if page == CGI_PAGE:
+            what = ("a shell CGI that cats mod_alias.html (%d bytes): every filter reads it"
+                    % sizes["mod_alias.html"])
+        else:
+            what = "%d bytes, a static file" % sizes[page]
+        print("-- /%s: %s" % (page, what))
+        print("  %-34s%s | %8s %8s %8s" % ("req/s", rounds_head, "median", "p50 ms",
+                                          "p99 ms"))
+        table = results[page] = {"ratios": {}}
+        for name, label, _ in VARIANTS:
+            figures = runs[page][name]
+            row = table[name] = {
+                "rps": [f["rps"] for f in figures],
+                "median": statistics.median(f["rps"] for f in figures),
+                "p50": statistics.median(f["50%"] for f in figures),
+                "p99": statistics.median(f["99%"] for f in figures)}
+            print("  %-34s%s | %8.0f %8.3f %8.3f" % (
+                label, "".join(" %8.0f" % r for r in row["rps"]), row["median"],
+                row["p50"], row["p99"]))
+        print("  %-34s%s | %8s   target" % ("ratio", rounds_head, "median"))
+        for num, den, target in ratios_for(page):
+            per_round = [a / b for a, b in zip(table[num]["rps"], table[den]["rps"])]
+            median = statistics.median(per_round)
+            verdict = ""
+            if target is not None:
+                verdict = ">= %.2f %s" % (target, "met" if median >= target else "MISSED")
+                verdicts.append("/%s: %s / %s = %.3f, target >= %.2f: %s" % (
+                    page, SHORT[num], SHORT[den], median, target,
+                    "met" if median >= target else "MISSED"))
+            table["ratios"]["%s/%s" % (num, den)] = {"rounds": per_round, "median": median,
+                                                     "target": target}
+            print("  %-34s%s | %8.3f   %s" % (
+                "%s / %s" % (SHORT[num], SHORT[den]),
+                "".join(" %8.3f" % r for r in per_round), median, verdict))
+    return results, verdicts
 
 
 def vm_kib(pid, field):
@@ -160,13 +386,15 @@ EnableSendfile Off
     try:
         headers = {"X-Bench-User": "user000"}
         figures = {}
-        for name in ("small.html", "small.html", "big.html", "big.html"):
+        for served, name in enumerate(("small.html", "small.html", "big.html", "big.html"),
+                                      1):
             size = 0
             with httpd.session.get(httpd.url(name), headers=headers, stream=True,
                                    timeout=120) as response:
                 for chunk in response.iter_content(1 << 16):
                     size += len(chunk)
-            pid = int(httpd.access_log(wait_for_lines=None)[-1]["pid"])
+            # the log line comes after the response: wait for it
+            pid = int(httpd.access_log(wait_for_lines=served)[-1]["pid"])
             figures[name] = (size, vm_kib(pid, "VmHWM"), vm_kib(pid, "VmRSS"))
         return figures
     finally:
@@ -185,15 +413,34 @@ def main():
                                                                           VIEWS))
         print("  (more than %d with the cache on: a user's first views in two processes at"
               " once;\n   single flight is per process)" % USERS)
-        print("== latency of a %d-byte page, wrk -t2 -c8 -d%ds on loopback, event MPM, "
-              "median of 3 runs each" % (len(PAGE), WRK_SECONDS))
-        off, on, calls = latency(root / "latency", standin)
-        print("  %-18s median %7.3f ms  p99 %7.3f ms  %8.0f req/s"
-              % ("filter off", off["50%"], off["99%"], off["rps"]))
-        print("  %-18s median %7.3f ms  p99 %7.3f ms  %8.0f req/s"
-              % ("filter on, warm", on["50%"], on["99%"], on["rps"]))
-        print("  added by the filter: median %+.3f ms, p99 %+.3f ms (%d API calls during "
-              "the run)" % (on["50%"] - off["50%"], on["99%"] - off["99%"], calls))
+        print("== side by side: one httpd per variant (event MPM, 2 children) on CPU %s, "
+              "wrk -t1 -c16 -d%ds --latency\n   on CPU %s, %d interleaved rounds, medians; "
+              "identity from a header (X-User: alice),\n   token cache and scan cache warm"
+              % (HTTPD_CPU, WRK_SECONDS, WRK_CPU, ROUNDS))
+        # other work on the machine shows in the figures: say how busy it was
+        print("  load average before: %.2f %.2f %.2f" % os.getloadavg())
+        runs, calls, problems, notes, sizes = side_by_side(root / "side", standin)
+        print("  load average after:  %.2f %.2f %.2f (%d CPUs)" % (os.getloadavg()
+                                                                   + (os.cpu_count(),)))
+        for line in problems:
+            print("  CHECK FAILED: " + line)
+        if not problems:
+            print("  checked first: every variant serves the page, the inserting ones insert; "
+                  "RAI0040 (scan cache)\n  seen for RAI_EMBED, not with ScanCache off; the "
+                  "reading filter ran")
+        results, verdicts = report(runs, sizes)
+        print("  %d token API calls during the timed runs" % calls)
+        for line in notes:
+            print("  note: " + line)
+        print("== targets")
+        for line in verdicts:
+            print("  " + line)
+        out = HERE.parent / "build" / "bench" / "results.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"seconds": WRK_SECONDS, "rounds": ROUNDS,
+                                   "sizes": sizes, "results": results, "problems": problems, "notes": notes,
+                                   "api_calls": calls}, indent=1))
+        print("  (figures in %s)" % out)
         print("== peak memory of the serving child (VmHWM), mmap and sendfile off")
         for name, (size, peak, rss) in memory(root / "memory", standin).items():
             print("  after %-10s %9d bytes served   peak %7d KiB   now %7d KiB"
