@@ -53,7 +53,7 @@ int rai_embed_warn_level(int kind)
 /* --- start-up ----------------------------------------------------------- */
 
 /* Whether token mode can apply where RaiEmbed On is given in server s: the
- * credentials are needed only then (SPEC section 10: Attribute Auth needs
+ * credentials are needed only then (docs/configuration.md: Attribute Auth needs
  * no access id or key).  A scope that does not name its mode has the
  * server's (or token). */
 static int rai_embed_token_possible(server_rec *s,

@@ -343,7 +343,7 @@ static const char *rai_embed_on_element(void *baton, rai_rewrite_kind_e kind,
         return "";
     }
     /* token mode (RaiEmbedFallback attributes): only a widget asks for a
-     * token - a page without one makes no request (SPEC 3) - so a script
+     * token - a page without one makes no request (docs/configuration.md) - so a script
      * gets the fallback only after a widget found no token */
     if (kind == RAI_REWRITE_SCRIPT && !ctx->decided
         && rai_embed_mode(dconf) != RAI_EMBED_MODE_ATTRIBUTES) {

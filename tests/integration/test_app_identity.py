@@ -1,4 +1,4 @@
-"""Identity from the application (SPEC section 4, header:NAME): a response header that the
+"""Identity from the application (docs/configuration.md, header:NAME): a response header that the
 backend sets - PHP-FPM behind mod_proxy_fcgi, an app behind mod_proxy_http, a CGI - names
 the user, and never reaches the client: not with a widget, not without one, not on JSON, a
 404, a redirect, a HEAD or a 304, whatever RaiEmbed says in that scope.

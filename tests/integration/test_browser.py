@@ -1,4 +1,4 @@
-"""SPEC §8 in a real browser: the refresh script (js/rai_refresh.js) that
+"""docs/configuration.md in a real browser: the refresh script (js/rai_refresh.js) that
 RaiEmbedRefreshScript adds to pages, run by Debian's headless Chromium
 (chromium, chromium-driver, python3-selenium) against a stand-in widget SDK
 (tests/browser/sdk.js).

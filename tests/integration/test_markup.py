@@ -1,4 +1,4 @@
-"""Markup an attacker controls (SPEC.md sections 3, 4, 7 and 10), against a real httpd:
+"""Markup an attacker controls (docs/configuration.md), against a real httpd:
 URL attributes that would send a visitor's token to another host, Attribute Auth with
 hostile identity values, the fallback from tokens to attributes, and the scanner's
 contexts (foreign content, script escapes, comments) whole and split at every byte.
@@ -111,7 +111,7 @@ class Tags(HTMLParser):
         return [attrs for tag, attrs in self.tags if tag == name]
 
 
-# ====================================================== 1. trusted hosts (SPEC section 3)
+# ====================================================== 1. trusted hosts (docs/configuration.md)
 
 # Each a widget tag's attributes that name (or may name) a host outside the trusted list.
 UNTRUSTED = {
@@ -348,7 +348,7 @@ def test_tag_cut_by_end_of_page(httpd, standin):
     assert_page(httpd.get("cgi-bin/cut.cgi", auth=ALICE), template)
 
 
-# ===================================================== 2. Attribute Auth (SPEC section 10)
+# ===================================================== 2. Attribute Auth (docs/configuration.md)
 
 def attributes_site(httpd, standin, extra="", **conf):
     """Attribute Auth, with neither RaiEmbedAccessId nor RaiEmbedAccessKey."""
@@ -534,7 +534,7 @@ def test_refused_identity_values_give_no_attributes(httpd, standin):
 # ============================================================ 3. fallback to attributes
 
 # In token mode a script never asks for a token (a page without widgets makes no token
-# request, SPEC 3): the loader script gets the fallback attributes only after a widget
+# request, docs/configuration.md): the loader script gets the fallback attributes only after a widget
 # found no token.
 FALLBACK_PAGE = ('<html><head><script src="/js/widget-loader.js"></script></head><body>'
                  '<rai-store-widget{m} community-id="c1"></rai-store-widget>\n'
@@ -569,7 +569,7 @@ def test_fallback_when_the_api_is_down(httpd, standin):
 
 
 def test_fallback_page_without_widgets_makes_no_token_request(httpd, standin):
-    """SPEC 3: pages without a widget cause no token request - the embed script alone
+    """docs/configuration.md: pages without a widget cause no token request - the embed script alone
     is none, in token mode with the fallback too; in attributes mode it gets the
     attributes (no token request there ever)."""
     page = ('<html><head><script src="/js/widget-loader.js"></script></head>'
@@ -734,7 +734,7 @@ def test_fallback_on_a_hostile_token(httpd, standin, hostile):
 @pytest.mark.parametrize("mode", ["attributes", "fallback"])
 @pytest.mark.parametrize("source_kind", ["user", "expr=%{REMOTE_USER}"])
 def test_failed_login_gets_no_attributes(httpd, standin, mode, source_kind):
-    """SPEC 4 and 10: the same anonymity rule - a 401 and the ErrorDocument httpd serves
+    """docs/configuration.md: the same anonymity rule - a 401 and the ErrorDocument httpd serves
     for it (which inherits r->user of the failed login) name nobody, in attributes mode
     and in the fallback alike."""
     page = '<rai-store-widget community-id="c1"></rai-store-widget>\n'

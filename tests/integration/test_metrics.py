@@ -1,4 +1,4 @@
-"""Metrics (SPEC.md section 11): counters shared by every child, per virtual host, read
+"""Metrics (docs/configuration.md): counters shared by every child, per virtual host, read
 through SetHandler rai-embed-metrics (Prometheus text format) and mod_status.
 
 Pages are fetched over a fresh connection each (Connection: close, read to the end), so
