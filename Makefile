@@ -122,26 +122,26 @@ test: deps
 	$(MAKE) asan-integration
 
 tests/unit/test_scan.bin: tests/unit/test_scan.c tests/unit/scan_model.c tests/unit/scan_model.h rai_scan.c rai_scan.h
-	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_scan.c tests/unit/scan_model.c rai_scan.c $(UNIT_LIBS)
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_scan.c tests/unit/scan_model.c rai_scan.c $(UNIT_LIBS)
 
 tests/unit/test_token.bin: tests/unit/test_token.c rai_token.c rai_token.h rai_identity.c rai_identity.h
-	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_token.c rai_token.c $(UNIT_LIBS)
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_token.c rai_token.c $(UNIT_LIBS)
 
 tests/unit/test_backoff.bin: tests/unit/test_backoff.c rai_backoff.c rai_backoff.h
-	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_backoff.c rai_backoff.c $(UNIT_LIBS)
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_backoff.c rai_backoff.c $(UNIT_LIBS)
 
 # test_flight.c includes rai_flight.c itself, to watch the rider count.
 tests/unit/test_flight.bin: tests/unit/test_flight.c rai_flight.c rai_flight.h rai_token.h rai_identity.h
-	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_flight.c $(UNIT_LIBS)
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_flight.c $(UNIT_LIBS)
 
 tests/unit/test_identity.bin: tests/unit/test_identity.c rai_identity.c rai_identity.h
-	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_identity.c rai_identity.c $(UNIT_LIBS)
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_identity.c rai_identity.c $(UNIT_LIBS)
 
 tests/unit/test_scancache.bin: tests/unit/test_scancache.c rai_scancache.c rai_scancache.h
-	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_scancache.c rai_scancache.c $(UNIT_LIBS)
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_scancache.c rai_scancache.c $(UNIT_LIBS)
 
 tests/unit/test_headers.bin: tests/unit/test_headers.c rai_headers.c rai_headers.h
-	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_headers.c rai_headers.c $(UNIT_LIBS)
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_headers.c rai_headers.c $(UNIT_LIBS)
 
 tests/unit/test_rewrite.bin: tests/unit/test_rewrite.c tests/unit/rewrite_harness.h rai_rewrite.c rai_rewrite.h rai_scan.c rai_scan.h rai_tag.c rai_tag.h
 	$(CC) $(UNIT_CFLAGS) -o $@ -Itests/unit tests/unit/test_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c rai_scancache.c $(UNIT_LIBS)
@@ -155,10 +155,10 @@ unit: $(UNIT_TESTS:%=tests/unit/%.bin)
 PURE_UNIT = tests/unit/test_seal.bin tests/unit/test_tag.bin
 
 tests/unit/test_seal.bin: tests/unit/test_seal.c rai_seal.c rai_seal.h rai_token.c rai_token.h
-	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_seal.c rai_seal.c rai_token.c $(UNIT_LIBS)
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_seal.c rai_seal.c rai_token.c $(UNIT_LIBS)
 
 tests/unit/test_tag.bin: tests/unit/test_tag.c rai_tag.c rai_tag.h
-	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_tag.c rai_tag.c $(UNIT_LIBS)
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_tag.c rai_tag.c $(UNIT_LIBS)
 
 .PHONY: unit-pure
 unit-pure: $(PURE_UNIT)

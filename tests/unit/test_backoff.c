@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "rai_backoff.h"
+#include "unit_run.h"
 
 #define SEC(n) apr_time_from_sec(n)
 #define MS(n)  ((apr_interval_time_t)(n) * 1000)
@@ -214,12 +215,5 @@ static Suite *backoff_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(backoff_suite());
-    int failed;
-
-    srunner_set_fork_status(runner, CK_NOFORK);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed ? 1 : 0;
+    return unit_run(backoff_suite(), NULL);
 }

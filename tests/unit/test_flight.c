@@ -39,6 +39,7 @@
 #include "apr_time.h"
 
 #include "rai_flight.c"
+#include "unit_run.h"
 
 #define THREADS     16
 /* Followers that must not time out wait this long: the tests never get
@@ -891,22 +892,5 @@ static Suite *flight_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    if (apr_initialize() != APR_SUCCESS
-        || apr_pool_create(&root, NULL) != APR_SUCCESS) {
-        fprintf(stderr, "cannot initialise APR\n");
-        return 2;
-    }
-
-    sr = srunner_create(flight_suite());
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-
-    apr_pool_destroy(root);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_run(flight_suite(), &root);
 }

@@ -21,6 +21,7 @@
 #include "apr_pools.h"
 
 #include "rai_headers.h"
+#include "unit_run.h"
 
 static apr_pool_t *root;
 static apr_pool_t *pool;
@@ -152,20 +153,5 @@ static Suite *headers_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    if (apr_initialize() != APR_SUCCESS
-        || apr_pool_create(&root, NULL) != APR_SUCCESS) {
-        fprintf(stderr, "cannot initialise APR\n");
-        return 2;
-    }
-    sr = srunner_create(headers_suite());
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_pool_destroy(root);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_run(headers_suite(), &root);
 }

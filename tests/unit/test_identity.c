@@ -27,6 +27,7 @@
 #include "apr_tables.h"
 
 #include "rai_identity.h"
+#include "unit_run.h"
 
 static apr_pool_t *root;
 static apr_pool_t *pool;    /* one per test */
@@ -34,18 +35,6 @@ static apr_pool_t *pool;    /* one per test */
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 
-static apr_array_header_t *identity_make(apr_pool_t *p, const char *const *kv)
-{
-    apr_array_header_t *identity =
-        apr_array_make(p, 4, sizeof(rai_identity_item_t));
-
-    for (; kv && kv[0]; kv += 2) {
-        rai_identity_item_t *item = apr_array_push(identity);
-        item->key = kv[0];
-        item->value = kv[1];
-    }
-    return identity;
-}
 
 /* A hex dump of s for failure messages. */
 static const char *hex(const char *s)
@@ -576,16 +565,16 @@ START_TEST(canonical_exact_form)
         "data-email", "a@example.com", "data-customer-id", "alice", NULL
     };
 
-    ck_assert_str_eq(rai_identity_canonical(pool, identity_make(pool, one)),
+    ck_assert_str_eq(rai_identity_canonical(pool, unit_identity(pool, one)),
                      "16:data-customer-id5:alice");
-    ck_assert_str_eq(rai_identity_canonical(pool, identity_make(pool, two)),
+    ck_assert_str_eq(rai_identity_canonical(pool, unit_identity(pool, two)),
                      "16:data-customer-id5:alice10:data-email13:a@example.com");
 }
 END_TEST
 
 START_TEST(canonical_empty)
 {
-    const char *c = rai_identity_canonical(pool, identity_make(pool, NULL));
+    const char *c = rai_identity_canonical(pool, unit_identity(pool, NULL));
 
     ck_assert_ptr_nonnull(c);
     ck_assert_str_eq(c, "");
@@ -599,11 +588,11 @@ START_TEST(canonical_empty_strings)
     static const char *const ek[] = { "", "v", NULL };
     static const char *const both[] = { "", "", NULL };
 
-    ck_assert_str_eq(rai_identity_canonical(pool, identity_make(pool, ev)),
+    ck_assert_str_eq(rai_identity_canonical(pool, unit_identity(pool, ev)),
                      "1:k0:");
-    ck_assert_str_eq(rai_identity_canonical(pool, identity_make(pool, ek)),
+    ck_assert_str_eq(rai_identity_canonical(pool, unit_identity(pool, ek)),
                      "0:1:v");
-    ck_assert_str_eq(rai_identity_canonical(pool, identity_make(pool, both)),
+    ck_assert_str_eq(rai_identity_canonical(pool, unit_identity(pool, both)),
                      "0:0:");
 }
 END_TEST
@@ -621,7 +610,7 @@ START_TEST(canonical_order_independent)
         "data-e", "5", NULL
     };
     const char *expect =
-        rai_identity_canonical(pool, identity_make(pool, sorted_kv));
+        rai_identity_canonical(pool, unit_identity(pool, sorted_kv));
     int perm[5] = { 0, 1, 2, 3, 4 };
     int count = 0;
 
@@ -669,7 +658,7 @@ START_TEST(canonical_sort_is_bytewise)
         "data-\xc3\xa9", "5", NULL
     };
 
-    ck_assert_str_eq(rai_identity_canonical(pool, identity_make(pool, kv)),
+    ck_assert_str_eq(rai_identity_canonical(pool, unit_identity(pool, kv)),
                      "6:data-B1:16:data-a1:27:data-aa1:36:data-b1:4"
                      "7:data-\xc3\xa9" "1:5");
 }
@@ -705,7 +694,7 @@ START_TEST(canonical_length_prefixes_separate)
     int i, j;
 
     for (i = 0; i < N; i++) {
-        apr_array_header_t *id = identity_make(pool, sets[i]);
+        apr_array_header_t *id = unit_identity(pool, sets[i]);
         apr_array_header_t *back;
 
         canon[i] = rai_identity_canonical(pool, id);
@@ -744,7 +733,7 @@ START_TEST(canonical_long_values)
 
     memset(big, '7', RAI_IDENTITY_VALUE_MAX);
     big[RAI_IDENTITY_VALUE_MAX] = '\0';
-    c = rai_identity_canonical(pool, identity_make(pool, kv));
+    c = rai_identity_canonical(pool, unit_identity(pool, kv));
     ck_assert_str_eq(c, apr_pstrcat(pool, "16:data-customer-id512:", big,
                                     NULL));
     back = canonical_parse(pool, c);
@@ -761,13 +750,13 @@ START_TEST(canonical_differs)
     static const char *const b[] = { "k", "alicf", NULL };
     static const char *const c[] = { "k", "alice", "l", "", NULL };
     static const char *const d[] = { "K", "alice", NULL };
-    const char *ca = rai_identity_canonical(pool, identity_make(pool, a));
+    const char *ca = rai_identity_canonical(pool, unit_identity(pool, a));
 
-    ck_assert_str_ne(ca, rai_identity_canonical(pool, identity_make(pool, b)));
-    ck_assert_str_ne(ca, rai_identity_canonical(pool, identity_make(pool, c)));
-    ck_assert_str_ne(ca, rai_identity_canonical(pool, identity_make(pool, d)));
+    ck_assert_str_ne(ca, rai_identity_canonical(pool, unit_identity(pool, b)));
+    ck_assert_str_ne(ca, rai_identity_canonical(pool, unit_identity(pool, c)));
+    ck_assert_str_ne(ca, rai_identity_canonical(pool, unit_identity(pool, d)));
     ck_assert_str_ne(ca, rai_identity_canonical(pool,
-                                                identity_make(pool, NULL)));
+                                                unit_identity(pool, NULL)));
 }
 END_TEST
 
@@ -782,10 +771,10 @@ START_TEST(describe_basic)
         "data-team", "", NULL
     };
 
-    ck_assert_str_eq(rai_identity_describe(pool, identity_make(pool, one)),
+    ck_assert_str_eq(rai_identity_describe(pool, unit_identity(pool, one)),
                      "data-customer-id=alice");
     /* in the identity's order, not sorted */
-    ck_assert_str_eq(rai_identity_describe(pool, identity_make(pool, three)),
+    ck_assert_str_eq(rai_identity_describe(pool, unit_identity(pool, three)),
                      "data-email=a@example.com, data-customer-id=alice, "
                      "data-team=");
 }
@@ -793,7 +782,7 @@ END_TEST
 
 START_TEST(describe_empty)
 {
-    const char *d = rai_identity_describe(pool, identity_make(pool, NULL));
+    const char *d = rai_identity_describe(pool, unit_identity(pool, NULL));
 
     ck_assert_ptr_nonnull(d);
     ck_assert_str_eq(d, "");
@@ -807,7 +796,7 @@ START_TEST(describe_verbatim)
         "data-x", "a=b, c=d", "data-y", "Ren\xc3\xa9" "e", NULL
     };
 
-    ck_assert_str_eq(rai_identity_describe(pool, identity_make(pool, kv)),
+    ck_assert_str_eq(rai_identity_describe(pool, unit_identity(pool, kv)),
                      "data-x=a=b, c=d, data-y=Ren\xc3\xa9" "e");
 }
 END_TEST
@@ -882,7 +871,7 @@ static apr_array_header_t *attributes_parse(apr_pool_t *p, const char *s)
 
 static void attributes_round_trip(const char *const *kv)
 {
-    apr_array_header_t *id = identity_make(pool, kv);
+    apr_array_header_t *id = unit_identity(pool, kv);
     const char *text = rai_identity_attributes(pool, id);
     apr_array_header_t *back = attributes_parse(pool, text);
     int i;
@@ -904,9 +893,9 @@ START_TEST(attributes_exact_form)
         "data-customer-id", "alice", "data-email", "a@example.com", NULL
     };
 
-    ck_assert_str_eq(rai_identity_attributes(pool, identity_make(pool, kv)),
+    ck_assert_str_eq(rai_identity_attributes(pool, unit_identity(pool, kv)),
                      " data-customer-id=\"alice\" data-email=\"a@example.com\"");
-    ck_assert_str_eq(rai_identity_attributes(pool, identity_make(pool, NULL)),
+    ck_assert_str_eq(rai_identity_attributes(pool, unit_identity(pool, NULL)),
                      "");
     attributes_round_trip(kv);
 }
@@ -916,7 +905,7 @@ START_TEST(attributes_escaped)
 {
     static const char *const kv[] = { "data-x", "a&\"'<>b", NULL };
 
-    ck_assert_str_eq(rai_identity_attributes(pool, identity_make(pool, kv)),
+    ck_assert_str_eq(rai_identity_attributes(pool, unit_identity(pool, kv)),
                      " data-x=\"a&amp;&quot;&#39;&lt;&gt;b\"");
 }
 END_TEST
@@ -1021,22 +1010,5 @@ static Suite *identity_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    if (apr_initialize() != APR_SUCCESS
-        || apr_pool_create(&root, NULL) != APR_SUCCESS) {
-        fprintf(stderr, "cannot initialise APR\n");
-        return 2;
-    }
-
-    sr = srunner_create(identity_suite());
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-
-    apr_pool_destroy(root);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return unit_run(identity_suite(), &root);
 }

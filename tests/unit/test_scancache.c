@@ -22,6 +22,7 @@
 #include "apr_file_io.h"
 
 #include "rai_scancache.h"
+#include "unit_run.h"
 
 static apr_pool_t *pool;
 static char path[64];
@@ -211,10 +212,6 @@ int main(void)
 {
     Suite *s = suite_create("rai_scancache");
     TCase *tc = tcase_create("cache");
-    SRunner *runner;
-    int failed;
-
-    apr_initialize();
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, key_changes_with_the_file);
@@ -224,11 +221,5 @@ int main(void)
     tcase_add_test(tc, get_returns_a_copy);
     tcase_add_test(tc, bounds_and_lru);
     suite_add_tcase(s, tc);
-    runner = srunner_create(s);
-    srunner_set_fork_status(runner, CK_NOFORK);
-    srunner_run_all(runner, CK_NORMAL);
-    failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    apr_terminate();
-    return failed ? 1 : 0;
+    return unit_run(s, NULL);
 }

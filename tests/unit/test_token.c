@@ -45,6 +45,7 @@
 
 #include "rai_token.h"
 #include "rai_version.h"
+#include "unit_run.h"
 
 #define ACCESS_ID  "test-access-id"
 /* A key with JSON-special characters, so the body must escape it. */
@@ -60,18 +61,6 @@ static apr_pool_t *pool;    /* one per test */
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 
-static apr_array_header_t *identity_make(apr_pool_t *p, const char *const *kv)
-{
-    apr_array_header_t *identity =
-        apr_array_make(p, 4, sizeof(rai_identity_item_t));
-
-    for (; kv && kv[0]; kv += 2) {
-        rai_identity_item_t *item = apr_array_push(identity);
-        item->key = kv[0];
-        item->value = kv[1];
-    }
-    return identity;
-}
 
 /* Parses text as exactly one JSON value, strictly, with nothing after it. */
 static json_object *json_parse_exact(const char *text)
@@ -492,7 +481,7 @@ static rai_token_status_e fetch(rai_token_client_t *client, const char *url,
     endpoint.total_timeout = (apr_interval_time_t)(total_s * APR_USEC_PER_SEC);
     memset(token, 0, sizeof(*token));
     status = rai_token_fetch(client, pool, &endpoint,
-                             identity_make(pool, default_ids), token, err);
+                             unit_identity(pool, default_ids), token, err);
     ck_assert_int_eq(err->status, status);
     if (status != RAI_TOKEN_OK) {
         ck_assert_ptr_nonnull(err->reason);
@@ -551,7 +540,7 @@ static void teardown(void)
 static void check_body(const char *access_id, const char *access_key,
                        const char *const *ids)
 {
-    apr_array_header_t *identity = identity_make(pool, ids);
+    apr_array_header_t *identity = unit_identity(pool, ids);
     char *body = rai_token_request_body(pool, access_id, access_key, identity);
     json_object *obj, *v, *uids;
     int i, n = 0;
@@ -609,7 +598,7 @@ START_TEST(body_key_order)
 {
     static const char *const ids[] = { "data-customer-id", "alice", NULL };
     char *body = rai_token_request_body(pool, "id", "key",
-                                        identity_make(pool, ids));
+                                        unit_identity(pool, ids));
     /* No need for this exact spacing, but the key order and names are the
      * contract; parse rather than compare text. */
     json_object *obj = json_parse_exact(body);
@@ -645,7 +634,7 @@ START_TEST(body_escaping)
     char *body;
 
     check_body("id-\"q\"-\\", "key/\"\\\xc3\xa9", ids);
-    body = rai_token_request_body(pool, "id", "key", identity_make(pool, ids));
+    body = rai_token_request_body(pool, "id", "key", unit_identity(pool, ids));
     /* quotes and backslashes escaped in the raw text */
     ck_assert_ptr_nonnull(strstr(body, "he said \\\"hi\\\""));
     ck_assert_ptr_nonnull(strstr(body, "back\\\\slash\\\\\\\\double"));
@@ -1382,7 +1371,7 @@ START_TEST(fetch_request_shape)
 
     body = strstr(req, "\r\n\r\n") + 4;
     expected = rai_token_request_body(pool, ACCESS_ID, ACCESS_KEY,
-                                      identity_make(pool, default_ids));
+                                      unit_identity(pool, default_ids));
     ck_assert_str_eq(body, expected);
     v = request_header(pool, req, "Content-Length");
     ck_assert_ptr_nonnull(v);
