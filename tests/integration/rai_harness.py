@@ -583,6 +583,11 @@ class Httpd:
     # -- logs --
 
     def error_log(self):
+        """The error log, once every request made so far has been logged: httpd writes
+        what a filter logs at the end of a response after the client already has it, so
+        reading straight after a request could miss the response's last lines."""
+        if self.requests_made:
+            self.access_log(timeout=3)
         try:
             return self.error_log_path.read_text(errors="replace")
         except FileNotFoundError:
