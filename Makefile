@@ -20,8 +20,8 @@ CC        ?= gcc
 SOURCES   = mod_rai_embed.c mod_rai_embed_config.c mod_rai_embed_token.c mod_rai_embed_refresh.c \
             mod_rai_embed_filter.c mod_rai_embed_cache.c \
             mod_rai_embed_identity.c mod_rai_embed_backoff.c mod_rai_embed_metrics.c rai_scan.c rai_token.c rai_identity.c \
-            rai_flight.c rai_backoff.c rai_headers.c rai_seal.c rai_tag.c rai_rewrite.c rai_scancache.c
-HEADERS   = mod_rai_embed.h rai_scan.h rai_token.h rai_identity.h rai_flight.h rai_backoff.h rai_headers.h rai_seal.h rai_tag.h rai_rewrite.h rai_scancache.h \
+            rai_flight.c rai_backoff.c rai_claim.c rai_headers.c rai_seal.c rai_tag.c rai_rewrite.c rai_scancache.c
+HEADERS   = mod_rai_embed.h rai_scan.h rai_token.h rai_identity.h rai_flight.h rai_backoff.h rai_claim.h rai_headers.h rai_seal.h rai_tag.h rai_rewrite.h rai_scancache.h \
             rai_version.h rai_refresh_js.h
 WARNINGS  = -Wc,-Wall -Wc,-Wextra -Wc,-Werror
 LIBS      = -lcurl -ljson-c -lcrypto
@@ -130,6 +130,9 @@ tests/unit/test_token.bin: tests/unit/test_token.c rai_token.c rai_token.h rai_i
 tests/unit/test_backoff.bin: tests/unit/test_backoff.c rai_backoff.c rai_backoff.h
 	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_backoff.c rai_backoff.c $(UNIT_LIBS)
 
+tests/unit/test_claim.bin: tests/unit/test_claim.c rai_claim.c rai_claim.h
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_claim.c rai_claim.c $(UNIT_LIBS)
+
 # test_flight.c includes rai_flight.c itself, to watch the rider count.
 tests/unit/test_flight.bin: tests/unit/test_flight.c rai_flight.c rai_flight.h rai_token.h rai_identity.h
 	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_flight.c $(UNIT_LIBS)
@@ -146,7 +149,7 @@ tests/unit/test_headers.bin: tests/unit/test_headers.c rai_headers.c rai_headers
 tests/unit/test_rewrite.bin: tests/unit/test_rewrite.c tests/unit/rewrite_harness.h rai_rewrite.c rai_rewrite.h rai_scan.c rai_scan.h rai_tag.c rai_tag.h
 	$(CC) $(UNIT_CFLAGS) -o $@ -Itests/unit tests/unit/test_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c rai_scancache.c $(UNIT_LIBS)
 
-UNIT_TESTS = test_scan test_token test_backoff test_flight test_identity test_headers test_rewrite test_scancache
+UNIT_TESTS = test_scan test_token test_backoff test_claim test_flight test_identity test_headers test_rewrite test_scancache
 
 unit: $(UNIT_TESTS:%=tests/unit/%.bin)
 	for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 ./tests/unit/$$t.bin || exit 1; done

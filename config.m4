@@ -115,6 +115,7 @@ rai_embed_objs="mod_rai_embed.lo \
   rai_identity.lo \
   rai_flight.lo \
   rai_backoff.lo \
+  rai_claim.lo \
   rai_headers.lo \
   rai_seal.lo \
   rai_tag.lo \

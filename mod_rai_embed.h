@@ -25,6 +25,7 @@
 #include "apr_global_mutex.h"
 #include "rai_flight.h"
 #include "rai_backoff.h"
+#include "rai_claim.h"
 #include "rai_seal.h"
 #include "rai_tag.h"
 #include "rai_rewrite.h"
@@ -309,6 +310,11 @@ apr_interval_time_t rai_embed_backoff_failure(server_rec *s,
 int rai_embed_backoff_success(server_rec *s);
 /* A copy of the server's back-off state; 0 when it has none. */
 int rai_embed_backoff_state(server_rec *s, rai_backoff_t *copy);
+/* Single flight across children (rai_claim.c): take, look, give up. */
+int rai_embed_claim_take(const char *key, apr_interval_time_t hold,
+                         apr_time_t *owned);
+int rai_embed_claim_held(const char *key);
+void rai_embed_claim_release(const char *key, apr_time_t owned);
 
 /* --- mod_rai_embed_metrics.c: counters shared by all children -------- */
 

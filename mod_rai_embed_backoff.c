@@ -2,11 +2,17 @@
  * the top of this tree.
  */
 
-/* mod_rai_embed_backoff.c: the back-off state of every token URL and
- * access id, in shared memory, so that all children of the server see
- * one outage the same way: one probe per period for the whole server,
- * and one probe's success ends the back-off everywhere.  The rules are
- * rai_backoff.c's; this file places them in memory and locks them. */
+/* mod_rai_embed_backoff.c: what the children of the server share about
+ * the token API, in one segment of shared memory under one mutex:
+ *
+ * - the back-off state of every token URL and access id, so that all
+ *   children see one outage the same way: one probe per period for the
+ *   whole server, and one probe's success ends the back-off everywhere
+ *   (the rules are rai_backoff.c's);
+ * - the claims of the token requests in flight (rai_claim.c), so that a
+ *   miss for one identity in several children at once makes one call.
+ *
+ * This file places them in memory and locks them. */
 
 #include "apr_hash.h"
 #include "apr_shm.h"
@@ -18,6 +24,7 @@
 
 static apr_shm_t *rai_embed_backoff_shm;
 static rai_backoff_t *rai_embed_backoff_slots;
+static rai_claim_t *rai_embed_claims;
 static int rai_embed_backoff_count;
 static apr_global_mutex_t *rai_embed_backoff_mutex;
 
@@ -65,13 +72,16 @@ apr_status_t rai_embed_backoff_post_config(apr_pool_t *pconf,
     apr_status_t rv;
 
     rai_embed_backoff_slots = NULL;
+    rai_embed_claims = NULL;
     rai_embed_backoff_shm = NULL;
     rai_embed_backoff_mutex = NULL;
     rai_embed_backoff_count = rai_embed_backoff_assign(ptemp, s);
     if (!rai_embed_backoff_count) {
         return APR_SUCCESS;
     }
-    size = sizeof(rai_backoff_t) * (apr_size_t)rai_embed_backoff_count;
+    /* the claims first: rai_claim_t's alignment holds for both */
+    size = sizeof(rai_claim_t) * RAI_CLAIM_SLOTS
+           + sizeof(rai_backoff_t) * (apr_size_t)rai_embed_backoff_count;
     /* anonymous: made anew for each generation, inherited by its children */
     rv = apr_shm_create(&rai_embed_backoff_shm, size, NULL, pconf);
     if (rv != APR_SUCCESS) {
@@ -80,8 +90,10 @@ apr_status_t rai_embed_backoff_post_config(apr_pool_t *pconf,
                      "back-off state");
         return rv;
     }
-    rai_embed_backoff_slots = apr_shm_baseaddr_get(rai_embed_backoff_shm);
-    memset(rai_embed_backoff_slots, 0, size);
+    rai_embed_claims = apr_shm_baseaddr_get(rai_embed_backoff_shm);
+    memset(rai_embed_claims, 0, size);
+    rai_embed_backoff_slots = (rai_backoff_t *)(void *)
+                              (rai_embed_claims + RAI_CLAIM_SLOTS);
     rv = ap_global_mutex_create(&rai_embed_backoff_mutex, NULL,
                                 RAI_EMBED_BACKOFF_MUTEX_TYPE, NULL, s, pconf,
                                 0);
@@ -181,4 +193,47 @@ int rai_embed_backoff_state(server_rec *s, rai_backoff_t *copy)
     *copy = *b;
     rai_embed_backoff_unlock();
     return 1;
+}
+
+/* Single flight across children: 1 when this child may ask the API for
+ * key (then *owned goes to rai_embed_claim_release), 0 when another child
+ * is asking it now.  Without the shared memory, or when the lock fails,
+ * every child may ask. */
+int rai_embed_claim_take(const char *key, apr_interval_time_t hold,
+                         apr_time_t *owned)
+{
+    int lead;
+
+    *owned = 0;
+    if (!rai_embed_claims
+        || apr_global_mutex_lock(rai_embed_backoff_mutex) != APR_SUCCESS) {
+        return 1;
+    }
+    lead = rai_claim_take(rai_embed_claims, rai_claim_id(key), apr_time_now(),
+                          hold, owned);
+    apr_global_mutex_unlock(rai_embed_backoff_mutex);
+    return lead;
+}
+
+int rai_embed_claim_held(const char *key)
+{
+    int held;
+
+    if (!rai_embed_claims
+        || apr_global_mutex_lock(rai_embed_backoff_mutex) != APR_SUCCESS) {
+        return 0;
+    }
+    held = rai_claim_held(rai_embed_claims, rai_claim_id(key), apr_time_now());
+    apr_global_mutex_unlock(rai_embed_backoff_mutex);
+    return held;
+}
+
+void rai_embed_claim_release(const char *key, apr_time_t owned)
+{
+    if (!owned || !rai_embed_claims
+        || apr_global_mutex_lock(rai_embed_backoff_mutex) != APR_SUCCESS) {
+        return;
+    }
+    rai_claim_release(rai_embed_claims, rai_claim_id(key), owned);
+    apr_global_mutex_unlock(rai_embed_backoff_mutex);
 }

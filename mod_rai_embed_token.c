@@ -164,9 +164,43 @@ static int rai_embed_call_api(request_rec *r, rai_embed_server_conf *sconf,
     return 0;
 }
 
+/* Another child of the server has claimed the call for key: its answer
+ * goes into the shared cache before it gives the claim up.  Looks there,
+ * a little less often each time, until the token is there, the claim is
+ * gone or wait has passed. */
+static int rai_embed_await_child(request_rec *r, rai_embed_server_conf *sconf,
+                                 const char *key, apr_interval_time_t wait,
+                                 rai_token_t *token)
+{
+    apr_time_t deadline = apr_time_now() + wait;
+    apr_interval_time_t nap = apr_time_from_msec(2);
+
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0041: another child of "
+                  "the server is asking the token API for this identity: "
+                  "waiting for its answer in the %s token cache",
+                  sconf->cache->name);
+    for (;;) {
+        apr_sleep(nap);
+        if (rai_embed_cache_lookup(r, sconf, key, token)) {
+            return 1;
+        }
+        if (!rai_embed_claim_held(key)) {
+            /* stored before the claim went, if it was stored at all */
+            return rai_embed_cache_lookup(r, sconf, key, token);
+        }
+        if (apr_time_now() >= deadline) {
+            return 0;
+        }
+        if (nap < apr_time_from_msec(20)) {
+            nap *= 2;
+        }
+    }
+}
+
 /* A token for identity: from the cache, from a call another thread of
- * this process is making for the same identity, or from a call of our
- * own, if the back-off lets us make one.  Sets result->outcome. */
+ * this process or another child is making for the same identity, or from
+ * a call of our own, if the back-off lets us make one.  Sets
+ * result->outcome. */
 static void rai_embed_token_for(request_rec *r, rai_embed_server_conf *sconf,
                                 const rai_token_endpoint_t *endpoint,
                                 const apr_array_header_t *identity,
@@ -175,6 +209,7 @@ static void rai_embed_token_for(request_rec *r, rai_embed_server_conf *sconf,
 {
     const char *key = rai_embed_cache_key(r->pool, endpoint, identity);
     apr_interval_time_t wait, left = 0;
+    apr_time_t owned = 0;
     rai_token_status_e status;
     rai_flight_t *flight;
 
@@ -217,8 +252,22 @@ static void rai_embed_token_for(request_rec *r, rai_embed_server_conf *sconf,
     if (rai_embed_cache_lookup(r, sconf, key, &result->token)) {
         result->outcome = RAI_EMBED_OUTCOME_CACHED;
     }
-    else if (rai_embed_call_api(r, sconf, endpoint, identity, key, result)) {
-        result->outcome = RAI_EMBED_OUTCOME_FETCHED;
+    else if (rai_embed_cache_enabled(sconf->cache)
+             && !rai_embed_claim_take(key, wait, &owned)) {
+        if (rai_embed_await_child(r, sconf, key, wait, &result->token)) {
+            result->outcome = RAI_EMBED_OUTCOME_CACHED;
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0042: the token "
+                          "request another child made for this identity "
+                          "failed or took too long");
+        }
+    }
+    else {
+        if (rai_embed_call_api(r, sconf, endpoint, identity, key, result)) {
+            result->outcome = RAI_EMBED_OUTCOME_FETCHED;
+        }
+        rai_embed_claim_release(key, owned);
     }
     /* landed only after the store: a miss from here on finds the token */
     rai_flight_land(rai_embed_flights, flight,

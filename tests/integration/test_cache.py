@@ -330,6 +330,80 @@ def test_burst_race_one_call(request, httpd_factory, standin, provider):
             sorted(u for u, n in calls.items() if n > 1))
 
 
+# Eight children of a prefork server up and idle (room for more), so that a burst of connections lands in
+# several processes.
+EIGHT_CHILDREN = """
+StartServers 8
+MinSpareServers 8
+MaxSpareServers 16
+ServerLimit 16
+MaxRequestWorkers 16
+"""
+
+
+def burst_across_children(httpd, user, n=8):
+    barrier = threading.Barrier(n)
+
+    def one(_):
+        barrier.wait(10)
+        return page(httpd, user, close=True, own_session=True)
+
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        results = list(pool.map(one, range(n)))
+    return results, httpd.access_log(wait_for_lines=n)
+
+
+@pytest.mark.parametrize("provider", ["shmcb", "redis"])
+def test_burst_across_children_one_call(request, httpd_factory, standin, provider):
+    """8 pages for one new user at once, each in a prefork child of its own, while the API
+    takes 1 s: one token request for the whole server (RAI0041: the others wait for its
+    answer in the shared cache), and every page carries that token."""
+    if provider == "redis":
+        redis = request.getfixturevalue("redis")
+        httpd = httpd_factory(mpm="prefork", modules=["socache_redis"])
+        conf = {"Cache": "redis:127.0.0.1:%d" % redis.port}
+    else:
+        httpd = httpd_factory(mpm="prefork")
+        conf = {}
+    httpd.configure(widget_site(httpd, standin, ["dave"], EIGHT_CHILDREN, **conf)).start()
+    standin.control(mode="slow", delay=1)
+
+    results, entries = burst_across_children(httpd, "dave")
+    stats = standin.stats()
+    assert stats["token_requests"] == 1, "%d calls for one user" % stats["token_requests"]
+    issued = stats["requests"][0]["token"]
+    for response, elapsed in results:
+        assert token_of(response) == issued
+        assert elapsed < 3.5, "a page waited %.1f s" % elapsed
+    assert len({e["pid"] for e in entries}) >= 4, "the burst did not spread over children"
+    notes = sorted(e["rai_embed"] for e in entries)
+    assert notes == ["cached"] * 7 + ["fetched"]
+    assert httpd.error_log().count("RAI0041") >= 4
+
+
+def test_burst_across_children_failed_call(httpd_factory, standin):
+    """The one call made for a burst across children fails: the other children do not
+    call in turn (RAI0042), every page is served at once without a token, and the next
+    page after the failure calls again."""
+    httpd = httpd_factory(mpm="prefork")
+    httpd.configure(widget_site(httpd, standin, ["erin"], EIGHT_CHILDREN)).start()
+    standin.control(mode="error", status=500, delay=0.8)
+
+    results, entries = burst_across_children(httpd, "erin")
+    assert standin.stats()["token_requests"] == 1
+    for response, elapsed in results:
+        assert 'embed-token="' not in response.text
+        assert elapsed < 3, "a page waited %.1f s" % elapsed
+    assert len({e["pid"] for e in entries}) >= 4
+    assert httpd.error_log().count("RAI0042") >= 4
+
+    standin.control(mode="ok")
+    time.sleep(2.2)        # past the back-off a single failure may not even start
+    response, _ = page(httpd, "erin", close=True, own_session=True)
+    assert token_payload(response.text)["sub"] == "erin"
+    assert standin.stats()["token_requests"] == 2
+
+
 def test_no_crossed_tokens(httpd_factory, standin):
     """300 pages for 10 users, 16 at a time, over several children: every page carries a
     token naming its own user."""

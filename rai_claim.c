@@ -1,0 +1,97 @@
+/* Licensed under the Apache License, Version 2.0; see the LICENSE file at
+ * the top of this tree.
+ */
+
+/* rai_claim: see rai_claim.h.  Open addressing: a claim lives in one of
+ * RAI_CLAIM_PROBE slots from id's home slot; a lapsed claim's slot is
+ * free again. */
+
+#include "rai_claim.h"
+
+static int rai_claim_hex(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+apr_uint64_t rai_claim_id(const char *key)
+{
+    apr_uint64_t id = 0;
+    int i, v;
+
+    for (i = 0; i < 16 && key[i] && (v = rai_claim_hex(key[i])) >= 0; i++) {
+        id = id << 4 | (apr_uint64_t)v;
+    }
+    return id ? id : 1;
+}
+
+static unsigned int rai_claim_slot(apr_uint64_t id, int k)
+{
+    return (unsigned int)((id + (apr_uint64_t)k) % RAI_CLAIM_SLOTS);
+}
+
+int rai_claim_take(rai_claim_t *table, apr_uint64_t id, apr_time_t now,
+                   apr_interval_time_t hold, apr_time_t *owned)
+{
+    rai_claim_t *free_slot = NULL;
+    int k;
+
+    *owned = 0;
+    for (k = 0; k < RAI_CLAIM_PROBE; k++) {
+        rai_claim_t *c = &table[rai_claim_slot(id, k)];
+        int live = c->id && c->until > now;
+
+        if (live && c->id == id) {
+            return 0;
+        }
+        if (!live && !free_slot) {
+            free_slot = c;
+        }
+    }
+    if (free_slot) {
+        free_slot->id = id;
+        free_slot->until = now + (hold > 0 ? hold : 1);
+        *owned = free_slot->until;
+    }
+    return 1;
+}
+
+int rai_claim_held(const rai_claim_t *table, apr_uint64_t id, apr_time_t now)
+{
+    int k;
+
+    for (k = 0; k < RAI_CLAIM_PROBE; k++) {
+        const rai_claim_t *c = &table[rai_claim_slot(id, k)];
+
+        if (c->id == id && c->until > now) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void rai_claim_release(rai_claim_t *table, apr_uint64_t id, apr_time_t owned)
+{
+    int k;
+
+    if (!owned) {
+        return;
+    }
+    for (k = 0; k < RAI_CLAIM_PROBE; k++) {
+        rai_claim_t *c = &table[rai_claim_slot(id, k)];
+
+        if (c->id == id && c->until == owned) {
+            c->id = 0;
+            c->until = 0;
+            return;
+        }
+    }
+}
