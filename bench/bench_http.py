@@ -6,7 +6,7 @@
      through RAI_EMBED with and without the scan cache, through the cheapest reading
      filter (bench/mod_bench_read.c), mod_include and mod_substitute; one httpd per
      variant on CPU 0, wrk on CPU 1, BENCH_ROUNDS interleaved rounds of WRK_SECONDS.
-  3. Peak memory of a child serving a small and a 64 MB page.
+  3. Peak memory of a child serving a small and a 100 MB page.
 
 Prints figures; asserts nothing.  Run by `make bench`.
 """
@@ -363,7 +363,7 @@ def memory(root, standin):
     httpd = Httpd(root, "", mpm="event", loglevel="warn")
     unit = ("<p>%s</p>\n" % ("text " * 20)) * 900 + '<rai-widget id="w"></rai-widget>\n'
     httpd.write("small.html", "<html><body>\n" + unit * 2 + "</body></html>\n")
-    big_units = (64 * 1024 * 1024) // len(unit)
+    big_units = (100 * 1024 * 1024) // len(unit)
     with open(httpd.docroot / "big.html", "w") as big:
         big.write("<html><body>\n")
         for _ in range(big_units):
