@@ -359,6 +359,38 @@ def test_cache_errors(httpd_factory, standin, request):
     assert notes_of(samples, vhost)["fetched"] == 3
 
 
+def test_cache_open_errors(httpd_factory, standin, workdir):
+    """Whoever can write the shared cache replaces alice's sealed entry with one that does
+    not open (garbage, then a truncated seal): each is counted as an "open" error, and the
+    page gets a token fetched anew."""
+    from test_cache import CacheServer, Store
+    redis = CacheServer("redis", lambda port: [
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no", "--dir", str(workdir)], workdir).start()
+    try:
+        httpd = httpd_factory(modules=["socache_redis"])
+        httpd.configure(site(httpd, standin, Cache="redis:127.0.0.1:%d" % redis.port)).start()
+        vhost = vhost_of(httpd)
+        store = Store(redis)
+        get_close(httpd, "/priv/widget.html", user="alice")
+        key, = store.keys()
+        sealed = store.get(key)
+        for forged in (b"not a sealed entry at all", sealed[:-5]):
+            store.set(key, forged)
+            status, body = get_close(httpd, "/priv/widget.html", user="alice")
+            assert status == 200 and body.count(b"embed-token=") == 2
+        samples = scrape(httpd)
+        errors = {kind: value(samples, "mod_rai_embed_cache_errors_total", vhost, kind=kind)
+                  for kind in ("get", "put", "seal", "open")}
+        # counted per lookup, and a page that misses looks twice: before it joins the
+        # single flight and after (docs/metrics.md)
+        assert errors == {"get": 0, "put": 0, "seal": 0, "open": 4}
+        assert notes_of(samples, vhost)["fetched"] == 3
+        assert standin.stats()["token_requests"] == 3
+    finally:
+        redis.stop()
+
+
 def test_attributes_note(httpd_factory, standin):
     httpd = httpd_factory()
     httpd.configure(site(httpd, standin, Mode="attributes")).start()
