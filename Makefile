@@ -38,7 +38,7 @@ UNIT_CFLAGS = -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
 UNIT_LIBS = $(shell pkg-config --libs check 2>/dev/null) \
             $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null) $(LIBS)
 
-.PHONY: all install clean deps test unit integration asan-integration fuzz bench soak demo \
+.PHONY: all install clean deps test unit integration asan-integration fuzz bench bench-shapes soak demo \
         demo-stop
 
 all: $(MODULE)
@@ -267,6 +267,12 @@ bench:
 	$(CC) -O2 -Wall -Wextra -Werror -I. -o bench/bench_scan.bin bench/bench_scan.c rai_scan.c
 	taskset -c 1 ./bench/bench_scan.bin
 	BENCH_READ_SO=$(CURDIR)/$(BENCH_READ_MODULE) $(PYTHON) bench/bench_http.py
+
+# The scanner on pages of one shape each (bench/scan_shapes.py): where its
+# time goes.  Not part of make bench.
+bench-shapes:
+	$(CC) -O2 -Wall -Wextra -Werror -I. -o bench/bench_scan.bin bench/bench_scan.c rai_scan.c
+	$(PYTHON) bench/scan_shapes.py
 
 # A bounded soak (bench/soak.py): 100k requests while the API flaps, against
 # the ASan-built module.  Prints figures; SOAK_REQUESTS= etc. to change it.
