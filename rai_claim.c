@@ -8,27 +8,14 @@
 
 #include "rai_claim.h"
 
-static int rai_claim_hex(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
+/* FNV-1a, 64 bits: the keys are already digests, this only folds them. */
 apr_uint64_t rai_claim_id(const char *key)
 {
-    apr_uint64_t id = 0;
-    int i, v;
+    apr_uint64_t id = 0xcbf29ce484222325ULL;
 
-    for (i = 0; i < 16 && key[i] && (v = rai_claim_hex(key[i])) >= 0; i++) {
-        id = id << 4 | (apr_uint64_t)v;
+    for (; *key; key++) {
+        id ^= (unsigned char)*key;
+        id *= 0x100000001b3ULL;
     }
     return id ? id : 1;
 }

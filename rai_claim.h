@@ -28,8 +28,9 @@ typedef struct {
     apr_time_t until;               /* lapses then */
 } rai_claim_t;
 
-/* An identity's claim id from its cache key (hex digits; the first 16
- * are used); never 0. */
+/* An identity's claim id from its cache key; never 0.  Two keys may
+ * share an id: then one waits for the other's call, and calls itself
+ * once that claim is gone (the wait costs time, never a wrong token). */
 apr_uint64_t rai_claim_id(const char *key);
 
 /* Claims id until now + hold.  Returns 1 when the caller may ask the API

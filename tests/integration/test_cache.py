@@ -289,6 +289,16 @@ def test_burst_one_call(httpd_factory, standin):
     assert [e["rai_embed"] for e in entries] == ["fetched"] * 16
 
 
+def httpd_with_cache(request, httpd_factory, provider, **kwargs):
+    """An httpd (kwargs as for httpd_factory) and the rai_conf overrides for a token cache:
+    shmcb (the default), or a private memcached or redis-server."""
+    if provider == "shmcb":
+        return httpd_factory(**kwargs), {}
+    server = request.getfixturevalue("memcached" if provider == "memcache" else provider)
+    httpd = httpd_factory(modules=["socache_" + provider], **kwargs)
+    return httpd, {"Cache": "%s:127.0.0.1:%d" % (provider, server.port)}
+
+
 @pytest.mark.parametrize("provider", ["shmcb", "memcache"])
 def test_burst_race_one_call(request, httpd_factory, standin, provider):
     """Single flight when the API answers at once: 40 new users, each hit by 24 pages at
@@ -296,13 +306,7 @@ def test_burst_race_one_call(request, httpd_factory, standin, provider):
     user's call was in flight must not make a second call because that call has just
     landed (and its token is not in the cache yet).  A cache across the network (memcache)
     widens the window between the call's end and the token being stored."""
-    if provider == "memcache":
-        memcached = request.getfixturevalue("memcached")
-        httpd = httpd_factory(loglevel="warn", modules=["socache_memcache"])
-        conf = {"Cache": "memcache:127.0.0.1:%d" % memcached.port}
-    else:
-        httpd = httpd_factory(loglevel="warn")
-        conf = {}
+    httpd, conf = httpd_with_cache(request, httpd_factory, provider, loglevel="warn")
     users = ["r%02d" % i for i in range(40)]
     httpd.configure(widget_site(httpd, standin, users, ONE_PROCESS, **conf)).start()
 
@@ -358,13 +362,7 @@ def test_burst_across_children_one_call(request, httpd_factory, standin, provide
     """8 pages for one new user at once, each in a prefork child of its own, while the API
     takes 1 s: one token request for the whole server (RAI0041: the others wait for its
     answer in the shared cache), and every page carries that token."""
-    if provider == "redis":
-        redis = request.getfixturevalue("redis")
-        httpd = httpd_factory(mpm="prefork", modules=["socache_redis"])
-        conf = {"Cache": "redis:127.0.0.1:%d" % redis.port}
-    else:
-        httpd = httpd_factory(mpm="prefork")
-        conf = {}
+    httpd, conf = httpd_with_cache(request, httpd_factory, provider, mpm="prefork")
     httpd.configure(widget_site(httpd, standin, ["dave"], EIGHT_CHILDREN, **conf)).start()
     standin.control(mode="slow", delay=1)
 
