@@ -187,6 +187,34 @@ static void rai_rewrite_record_end(rai_rewrite_t *rw)
     rw->recording = 0;
 }
 
+/* A piece of the file before a replayed element (the first bucket of bb,
+ * split off): a short one is read into memory (one read, never mapped).
+ * Left a file bucket, the core would send it by sendfile of its own,
+ * between a TCP_CORK and an uncork that pushes a short segment out, and
+ * then the next piece the same way: memory goes out with the headers and
+ * the inserted text in one writev, before the sendfile of the rest.  A
+ * piece that fails to read stays a file bucket, for the core to fail on
+ * as it would have. */
+static void rai_rewrite_replay_piece(rai_rewrite_t *rw, apr_bucket_brigade *bb)
+{
+    apr_bucket *b = APR_BRIGADE_FIRST(bb);
+    apr_size_t left = b->length, len;
+    const char *data;
+
+    if (APR_BUCKET_IS_FILE(b) && left <= APR_BUCKET_BUFF_SIZE) {
+#if APR_HAS_MMAP
+        apr_bucket_file_enable_mmap(b, 0);
+#endif
+        (void)apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+    }
+    /* a short read leaves the rest of the piece a file bucket of its own */
+    while (left && !APR_BRIGADE_EMPTY(bb)) {
+        b = APR_BRIGADE_FIRST(bb);
+        left -= b->length < left ? b->length : left;
+        rai_rewrite_move(bb, rw->out);
+    }
+}
+
 /* The elements a record knows, inserted without reading the file: the
  * file bucket is split at their offsets, and the rest passes unscanned. */
 static void rai_rewrite_replay(rai_rewrite_t *rw, apr_bucket_brigade *bb,
@@ -204,7 +232,7 @@ static void rai_rewrite_replay(rai_rewrite_t *rw, apr_bucket_brigade *bb,
             if (!rai_rewrite_split(rw, bb, (apr_size_t)(e->at - pos))) {
                 break;
             }
-            rai_rewrite_move(bb, rw->out);
+            rai_rewrite_replay_piece(rw, bb);
             pos = e->at;
         }
         rw->kind = e->kind;
