@@ -128,6 +128,7 @@ static int rai_embed_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         ap_get_module_config(s->module_config, &rai_embed_module);
 
     (void)plog;
+    rai_seal_global_init(pconf);
     if (rai_embed_cache_post_config(sconf->cache, pconf, ptemp, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }

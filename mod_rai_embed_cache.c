@@ -162,7 +162,7 @@ const char *rai_embed_cache_key(apr_pool_t *p, const rai_token_endpoint_t *endpo
     apr_size_t url_len = strlen(endpoint->url) + 1;
     apr_size_t id_len = strlen(endpoint->access_id) + 1;
     apr_size_t canonical_len = strlen(canonical);
-    unsigned char md[SHA256_DIGEST_LENGTH];
+    unsigned char md[RAI_SEAL_SHA256_LEN];
     char *input = apr_palloc(p, url_len + id_len + canonical_len);
     char *hex = apr_palloc(p, RAI_EMBED_CACHE_KEY_LEN + 1);
 
@@ -170,7 +170,7 @@ const char *rai_embed_cache_key(apr_pool_t *p, const rai_token_endpoint_t *endpo
     memcpy(input, endpoint->url, url_len);
     memcpy(input + url_len, endpoint->access_id, id_len);
     memcpy(input + url_len + id_len, canonical, canonical_len);
-    SHA256((const unsigned char *)input, url_len + id_len + canonical_len, md);
+    rai_seal_sha256(input, url_len + id_len + canonical_len, md);
     ap_bin2hex(md, sizeof(md), hex);
     return hex;
 }

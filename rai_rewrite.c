@@ -33,6 +33,16 @@ struct rai_rewrite {
     apr_uint64_t rec_pos;           /* file offset of the next byte scanned */
     apr_array_header_t *rec;        /* rai_scancache_element_t */
     apr_array_header_t *rec_tag;    /* the held tag's bytes */
+
+    /* File buckets the core will send by sendfile are scanned from a
+     * buffer of our own and passed on as they are (rai_rewrite_read) */
+    char *buf;
+    const apr_bucket_file *buf_file;    /* what buf holds: NULL, or bytes */
+    apr_off_t buf_at;                   /* buf_file's, from this offset */
+    apr_size_t buf_len;
+    apr_size_t cursor;              /* bytes of the first bucket of bb
+                                     * scanned but still in it (a file) */
+    apr_size_t file_bytes;          /* bytes of such files in out */
 };
 
 rai_rewrite_t *rai_rewrite_create(apr_pool_t *p, apr_bucket_alloc_t *ba,
@@ -71,7 +81,9 @@ static apr_status_t rai_rewrite_pass(rai_rewrite_t *rw)
     apr_status_t rv = rw->hooks->pass(rw->hooks->baton, rw->out);
 
     apr_brigade_cleanup(rw->out);
-    rw->out_bytes = 0;
+    rw->out_bytes = rw->file_bytes = 0;
+    /* the buckets buf was read from may be gone */
+    rw->buf_file = NULL;
     return rv;
 }
 
@@ -187,6 +199,34 @@ static void rai_rewrite_record_end(rai_rewrite_t *rw)
     rw->recording = 0;
 }
 
+/* A piece of the file before a replayed element (the first bucket of bb,
+ * split off): a short one is read into memory (one read, never mapped).
+ * Left a file bucket, the core would send it by sendfile of its own,
+ * between a TCP_CORK and an uncork that pushes a short segment out, and
+ * then the next piece the same way: memory goes out with the headers and
+ * the inserted text in one writev, before the sendfile of the rest.  A
+ * piece that fails to read stays a file bucket, for the core to fail on
+ * as it would have. */
+static void rai_rewrite_replay_piece(rai_rewrite_t *rw, apr_bucket_brigade *bb)
+{
+    apr_bucket *b = APR_BRIGADE_FIRST(bb);
+    apr_size_t left = b->length, len;
+    const char *data;
+
+    if (APR_BUCKET_IS_FILE(b) && left <= APR_BUCKET_BUFF_SIZE) {
+#if APR_HAS_MMAP
+        apr_bucket_file_enable_mmap(b, 0);
+#endif
+        (void)apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+    }
+    /* a short read leaves the rest of the piece a file bucket of its own */
+    while (left && !APR_BRIGADE_EMPTY(bb)) {
+        b = APR_BRIGADE_FIRST(bb);
+        left -= b->length < left ? b->length : left;
+        rai_rewrite_move(bb, rw->out);
+    }
+}
+
 /* The elements a record knows, inserted without reading the file: the
  * file bucket is split at their offsets, and the rest passes unscanned. */
 static void rai_rewrite_replay(rai_rewrite_t *rw, apr_bucket_brigade *bb,
@@ -204,7 +244,7 @@ static void rai_rewrite_replay(rai_rewrite_t *rw, apr_bucket_brigade *bb,
             if (!rai_rewrite_split(rw, bb, (apr_size_t)(e->at - pos))) {
                 break;
             }
-            rai_rewrite_move(bb, rw->out);
+            rai_rewrite_replay_piece(rw, bb);
             pos = e->at;
         }
         rw->kind = e->kind;
@@ -311,6 +351,99 @@ static apr_status_t rai_rewrite_metadata(rai_rewrite_t *rw,
     return APR_SUCCESS;
 }
 
+/* Whether b is a file bucket that the core sends by sendfile: its bytes
+ * are better scanned from a copy of our own and the bucket passed on
+ * unread (no heap copy of the page, one sendfile for the whole of it). */
+static int rai_rewrite_sendfile_able(const apr_bucket *b)
+{
+#if APR_HAS_SENDFILE
+    return APR_BUCKET_IS_FILE(b)
+           && (apr_file_flags_get(((apr_bucket_file *)b->data)->fd)
+               & APR_FOPEN_SENDFILE_ENABLED);
+#else
+    (void)b;
+    return 0;
+#endif
+}
+
+/* A short piece of a sendfile-able file (the first bucket of bb) whose
+ * bytes are in buf becomes a copy of them: the core would send it by a
+ * sendfile of its own, between a TCP_CORK and an uncork that pushes a
+ * short segment out; in memory it goes out in one writev with what comes
+ * before it. */
+static void rai_rewrite_unfile(rai_rewrite_t *rw, apr_bucket_brigade *bb)
+{
+    apr_bucket *b = APR_BRIGADE_FIRST(bb), *copy;
+
+    if (!rai_rewrite_sendfile_able(b) || b->length > APR_BUCKET_BUFF_SIZE
+        || rw->buf_file != b->data || b->start < rw->buf_at
+        || b->start + (apr_off_t)b->length
+           > rw->buf_at + (apr_off_t)rw->buf_len) {
+        return;
+    }
+    copy = apr_bucket_heap_create(rw->buf + (b->start - rw->buf_at),
+                                  b->length, NULL, rw->ba);
+    APR_BUCKET_INSERT_BEFORE(b, copy);
+    apr_bucket_delete(b);
+}
+
+/* Moves the first bucket of bb to out, counting its bytes: those of a
+ * file the core will send take no memory, and count toward a larger
+ * bound (only so that a large file is not scanned whole before any of
+ * it is sent). */
+static void rai_rewrite_out(rai_rewrite_t *rw, apr_bucket_brigade *bb,
+                            apr_size_t bytes)
+{
+    rai_rewrite_unfile(rw, bb);
+    if (rai_rewrite_sendfile_able(APR_BRIGADE_FIRST(bb))) {
+        rw->file_bytes += bytes;
+    }
+    else {
+        rw->out_bytes += bytes;
+    }
+    rai_rewrite_move(bb, rw->out);
+}
+
+/* The bytes of a sendfile-able file bucket (the first of bb) from
+ * rw->cursor on, at most RAI_REWRITE_READ_BYTES of them, read into buf
+ * (or found there: a split leaves the rest of a bucket to read again).
+ * A file that reads short gets APR_EOF. */
+static apr_status_t rai_rewrite_read_file(rai_rewrite_t *rw, apr_bucket *b,
+                                          const char **data, apr_size_t *len)
+{
+    const apr_bucket_file *file = b->data;
+    apr_off_t at = b->start + (apr_off_t)rw->cursor, seek = at;
+    apr_size_t want = b->length - rw->cursor, got = 0;
+    apr_status_t rv;
+
+    if (rw->buf_file == file && at >= rw->buf_at
+        && at < rw->buf_at + (apr_off_t)rw->buf_len) {
+        apr_size_t skip = (apr_size_t)(at - rw->buf_at);
+
+        *data = rw->buf + skip;
+        *len = want < rw->buf_len - skip ? want : rw->buf_len - skip;
+        return APR_SUCCESS;
+    }
+    if (want > RAI_REWRITE_READ_BYTES) {
+        want = RAI_REWRITE_READ_BYTES;
+    }
+    if (!rw->buf) {
+        rw->buf = apr_palloc(rw->pool, RAI_REWRITE_READ_BYTES);
+    }
+    rw->buf_file = NULL;
+    if ((rv = apr_file_seek(file->fd, APR_SET, &seek)) != APR_SUCCESS
+        || (rv = apr_file_read_full(file->fd, rw->buf, want, &got))
+           != APR_SUCCESS) {
+        return rv;
+    }
+    rw->buf_file = file;
+    rw->buf_at = at;
+    rw->buf_len = got;
+    *data = rw->buf;
+    *len = got;
+    return APR_SUCCESS;
+}
+
 /* The data of the first bucket of bb, read without blocking when it can
  * be: a slow source (a CGI pipe) gets what is ready sent first. */
 static apr_status_t rai_rewrite_read(rai_rewrite_t *rw,
@@ -320,6 +453,22 @@ static apr_status_t rai_rewrite_read(rai_rewrite_t *rw,
     apr_bucket *b = APR_BRIGADE_FIRST(bb);
     apr_status_t rv;
 
+    if (rai_rewrite_sendfile_able(b)) {
+#if APR_HAS_MMAP
+        /* nor mapped by a filter after us that reads it */
+        apr_bucket_file_enable_mmap(b, 0);
+#endif
+        if (rai_rewrite_read_file(rw, b, data, len) == APR_SUCCESS) {
+            return APR_SUCCESS;
+        }
+        /* read as a bucket, as any other: what it reads is what is sent */
+        if (rw->cursor) {
+            apr_bucket_split(b, rw->cursor);
+            rai_rewrite_out(rw, bb, rw->cursor);
+            rw->cursor = 0;
+            b = APR_BRIGADE_FIRST(bb);
+        }
+    }
 #if APR_HAS_MMAP
     if (APR_BUCKET_IS_FILE(b)) {
         /* read, not map: mapping a file for one response, then unmapping
@@ -356,10 +505,12 @@ static void rai_rewrite_hold(rai_rewrite_t *rw, apr_bucket_brigade *bb,
         }
         rw->rec_pos += n;
     }
-    if (n < len && !rai_rewrite_split(rw, bb, n)) {
+    /* a file's bytes may come in parts of a bucket */
+    if (n < APR_BRIGADE_FIRST(bb)->length && !rai_rewrite_split(rw, bb, n)) {
         rai_rewrite_release(rw, 0);
         return;
     }
+    rai_rewrite_unfile(rw, bb);
     rai_rewrite_move(bb, rw->held);
     if (rai_tag_done(rw->tag) || rai_tag_overflow(rw->tag)) {
         rai_rewrite_release(rw, n);
@@ -371,13 +522,24 @@ static void rai_rewrite_scan(rai_rewrite_t *rw, apr_bucket_brigade *bb,
                              const char *data, apr_size_t len)
 {
     apr_size_t at = rai_scan_next(&rw->scan, data, len);
+    /* data may be a part of the bucket's bytes, from rw->cursor on */
+    apr_size_t scanned = rw->cursor + at;
+    apr_size_t length = APR_BRIGADE_FIRST(bb)->length;
 
-    if (at < len && at > 0 && !rai_rewrite_split(rw, bb, at)) {
-        at = len;
+    if (at == len && scanned < length
+        && scanned < RAI_REWRITE_PASS_FILE_BYTES) {
+        rw->cursor = scanned;       /* the bucket stays whole */
     }
-    if (at > 0) {
-        rai_rewrite_move(bb, rw->out);
-        rw->out_bytes += at;
+    else {
+        if (scanned < length && scanned > 0
+            && !rai_rewrite_split(rw, bb, scanned)) {
+            at = len;
+            scanned = length;
+        }
+        if (scanned > 0) {
+            rai_rewrite_out(rw, bb, scanned);
+        }
+        rw->cursor = 0;
     }
     if (at < len) {
         rw->kind = rai_scan_reported_script(&rw->scan) ? RAI_REWRITE_SCRIPT
@@ -409,6 +571,7 @@ apr_status_t rai_rewrite_brigade(rai_rewrite_t *rw, apr_bucket_brigade *bb)
         }
         if (rw->finished && !rw->holding) {
             rai_rewrite_move(bb, rw->out);
+            rw->cursor = 0;
             continue;
         }
         if ((rv = rai_rewrite_read(rw, bb, &data, &len)) != APR_SUCCESS) {
@@ -423,12 +586,15 @@ apr_status_t rai_rewrite_brigade(rai_rewrite_t *rw, apr_bucket_brigade *bb)
         else {
             rai_rewrite_scan(rw, bb, data, len);
         }
-        if (rw->out_bytes >= RAI_REWRITE_PASS_BYTES
+        if ((rw->out_bytes >= RAI_REWRITE_PASS_BYTES
+             || rw->file_bytes >= RAI_REWRITE_PASS_FILE_BYTES)
             && (rv = rai_rewrite_pass(rw)) != APR_SUCCESS) {
             break;
         }
     }
     apr_brigade_cleanup(bb);
+    rw->cursor = 0;
+    rw->buf_file = NULL;
     if (rv == APR_SUCCESS && !APR_BRIGADE_EMPTY(rw->out)) {
         rv = rai_rewrite_pass(rw);
     }

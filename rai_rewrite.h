@@ -29,6 +29,13 @@
 /* Pass scanned data on once this much has gathered. */
 #define RAI_REWRITE_PASS_BYTES (64 * 1024)
 
+/* A file bucket the core sends by sendfile holds no memory: it is scanned
+ * from a buffer of this size, and passed on once this much of it has
+ * gathered (or at a FLUSH, at EOS, or with RAI_REWRITE_PASS_BYTES of other
+ * data). */
+#define RAI_REWRITE_READ_BYTES (64 * 1024)
+#define RAI_REWRITE_PASS_FILE_BYTES (1024 * 1024)
+
 typedef struct rai_rewrite rai_rewrite_t;
 
 typedef enum {

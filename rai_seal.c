@@ -15,6 +15,52 @@
 /* Changing the label (or the format) makes every old entry a miss. */
 #define RAI_SEAL_LABEL "mod_rai_embed cache v1"
 
+/* The algorithms, looked up once (rai_seal_global_init): OpenSSL 3 looks
+ * an implicitly named one up in its provider store, under a lock, at
+ * every SHA256() or EVP_aes_256_gcm() init - on every cache lookup. */
+static const EVP_MD *rai_seal_md;
+static const EVP_CIPHER *rai_seal_cipher;
+
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+static apr_status_t rai_seal_global_cleanup(void *unused)
+{
+    (void)unused;
+    EVP_MD_free((EVP_MD *)rai_seal_md);
+    EVP_CIPHER_free((EVP_CIPHER *)rai_seal_cipher);
+    rai_seal_md = NULL;
+    rai_seal_cipher = NULL;
+    return APR_SUCCESS;
+}
+#endif
+
+void rai_seal_global_init(apr_pool_t *p)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    if (!rai_seal_md && !rai_seal_cipher) {
+        rai_seal_md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+        rai_seal_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+        apr_pool_cleanup_register(p, NULL, rai_seal_global_cleanup,
+                                  apr_pool_cleanup_null);
+    }
+#else
+    (void)p;
+#endif
+}
+
+static const EVP_CIPHER *rai_seal_aes_gcm(void)
+{
+    return rai_seal_cipher ? rai_seal_cipher : EVP_aes_256_gcm();
+}
+
+void rai_seal_sha256(const void *data, apr_size_t len,
+                     unsigned char md[RAI_SEAL_SHA256_LEN])
+{
+    if (!rai_seal_md
+        || !EVP_Digest(data, len, md, NULL, rai_seal_md, NULL)) {
+        SHA256(data, len, md);
+    }
+}
+
 apr_status_t rai_seal_key_derive(rai_seal_key_t *key, const char *access_key,
                                  const char *token_url)
 {
@@ -122,7 +168,7 @@ static int rai_seal_encrypt(const rai_seal_key_t *key, const char *cache_key,
         return 0;
     }
     /* GCM is a stream mode: each update writes as many bytes as it reads */
-    ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) > 0
+    ok = EVP_EncryptInit_ex(ctx, rai_seal_aes_gcm(), NULL, NULL, NULL) > 0
          && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
                                 RAI_SEAL_NONCE_LEN, NULL) > 0
          && EVP_EncryptInit_ex(ctx, NULL, NULL, key->key, nonce) > 0
@@ -177,7 +223,7 @@ static int rai_seal_decrypt(const rai_seal_key_t *key, const char *cache_key,
     }
     /* a copy: OpenSSL's SET_TAG takes a non-const pointer */
     memcpy(tag, cipher + cipher_len, sizeof(tag));
-    ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) > 0
+    ok = EVP_DecryptInit_ex(ctx, rai_seal_aes_gcm(), NULL, NULL, NULL) > 0
          && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
                                 RAI_SEAL_NONCE_LEN, NULL) > 0
          && EVP_DecryptInit_ex(ctx, NULL, NULL, key->key, nonce) > 0

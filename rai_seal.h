@@ -83,6 +83,17 @@ apr_status_t rai_seal_open_token(apr_pool_t *p, const rai_seal_key_t *key,
 /* Whether issued and expires would pass rai_seal_open_token() at now. */
 int rai_seal_times_ok(apr_time_t issued, apr_time_t expires, apr_time_t now);
 
+/* Looks the algorithms up once, for the functions below and the cache
+ * key's SHA-256, until p is cleared; call it before threads use them.
+ * Without it they work the same, looking the algorithms up at each use. */
+void rai_seal_global_init(apr_pool_t *p);
+
+#define RAI_SEAL_SHA256_LEN 32
+
+/* SHA-256 of data into md. */
+void rai_seal_sha256(const void *data, apr_size_t len,
+                     unsigned char md[RAI_SEAL_SHA256_LEN]);
+
 /* Wipes the key (OPENSSL_cleanse). */
 void rai_seal_key_wipe(rai_seal_key_t *key);
 

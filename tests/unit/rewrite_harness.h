@@ -24,7 +24,10 @@
 
 #include "rai_rewrite.h"
 
-enum { K_HEAP, K_IMMORTAL, K_POOL, K_FILE, K_FILE_MMAP, K_MMAP, K_KINDS };
+/* K_FILE_SENDFILE: a file opened as httpd's default handler opens one with
+ * EnableSendfile On, which rai_rewrite scans from a buffer of its own */
+enum { K_HEAP, K_IMMORTAL, K_POOL, K_FILE, K_FILE_MMAP, K_MMAP, K_FILE_SENDFILE,
+       K_KINDS };
 
 enum {
     M_TOKEN,        /* an attribute for each tag */
@@ -253,7 +256,7 @@ static void h_run(apr_pool_t *parent, const char *page, size_t len,
     apr_pool_t *p;
     apr_bucket_alloc_t *ba;
     apr_bucket_brigade *bb;
-    apr_file_t *f = NULL;
+    apr_file_t *f = NULL, *fs = NULL;
     apr_mmap_t *mm = NULL;
     rai_rewrite_hooks_t hooks;
     size_t pos = 0;
@@ -282,7 +285,10 @@ static void h_run(apr_pool_t *parent, const char *page, size_t len,
             if (apr_file_mktemp(&f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_READ
                                 | APR_FOPEN_WRITE | APR_FOPEN_EXCL
                                 | APR_FOPEN_DELONCLOSE, p) != APR_SUCCESS
-                || apr_file_write_full(f, page, n, NULL) != APR_SUCCESS) {
+                || apr_file_write_full(f, page, n, NULL) != APR_SUCCESS
+                || apr_file_open(&fs, tmpl, APR_FOPEN_READ
+                                 | APR_FOPEN_SENDFILE_ENABLED, 0, p)
+                   != APR_SUCCESS) {
                 abort();
             }
         }
@@ -331,6 +337,9 @@ static void h_run(apr_pool_t *parent, const char *page, size_t len,
         case K_FILE_MMAP:
             b = apr_bucket_file_create(f, pos, stop - pos, p, ba);
             apr_bucket_file_enable_mmap(b, kind == K_FILE_MMAP);
+            break;
+        case K_FILE_SENDFILE:
+            b = apr_bucket_file_create(fs, pos, stop - pos, p, ba);
             break;
         case K_MMAP:
             /* a map each: the last bucket of a map deletes it */

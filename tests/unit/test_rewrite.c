@@ -27,7 +27,7 @@ static h_result_t res, ref;
 #define HOT_ASSERT(x) do { if (!(x)) ck_abort_msg("%s", #x); } while (0)
 
 static const int all_kinds[] = {
-    K_HEAP, K_IMMORTAL, K_POOL, K_FILE, K_FILE_MMAP, K_MMAP
+    K_HEAP, K_IMMORTAL, K_POOL, K_FILE, K_FILE_MMAP, K_MMAP, K_FILE_SENDFILE
 };
 
 static void plan_init(h_plan_t *pl)
@@ -371,16 +371,25 @@ START_TEST(pass_bytes_bounded)
     for (i = 0; i < 200 && (size_t)(i + 1) * bucket < len; i++) {
         cuts[ncuts++] = (size_t)(i + 1) * bucket;
     }
-    bound = RAI_REWRITE_PASS_BYTES + 1000 + RAI_TAG_LIMIT + 64;
     plan_init(&pl);
-    for (wide = 0; wide <= 2; wide++) {
+    /* 0-2: memory, or files read into it; 3: a file the core would send
+     * by sendfile, which holds no memory and passes at its own bound */
+    for (wide = 0; wide <= 3; wide++) {
+        size_t every = wide == 3 ? RAI_REWRITE_PASS_FILE_BYTES
+                                 : RAI_REWRITE_PASS_BYTES;
+
+        /* a sendfile pass: its file bytes, and the memory ones (tags
+         * held, text inserted) counted on their own */
+        bound = (wide == 3 ? RAI_REWRITE_PASS_BYTES : 0)
+                + every + 1000 + RAI_TAG_LIMIT + 64;
         pl.cuts = wide == 0 ? cuts : NULL;
         pl.ncuts = wide == 0 ? ncuts : 0;
-        pl.kinds = wide == 2 ? &all_kinds[K_FILE] : all_kinds;
-        pl.nkinds = wide == 2 ? 1 : K_KINDS;
+        pl.kinds = wide == 2 ? &all_kinds[K_FILE]
+                   : wide == 3 ? &all_kinds[K_FILE_SENDFILE] : all_kinds;
+        pl.nkinds = wide >= 2 ? 1 : K_FILE_SENDFILE;
         pl.each_call = wide == 0;
         run_checked(page, len, &pl);
-        ck_assert_uint_ge(res.npass, len / RAI_REWRITE_PASS_BYTES);
+        ck_assert_uint_ge(res.npass, len / every);
         ck_assert_msg(res.max_pass <= bound, "a pass of %zu bytes",
                       res.max_pass);
         ck_assert_int_gt(res.calls, 1000);

@@ -430,6 +430,27 @@ START_TEST(impossible_times_fail)
 }
 END_TEST
 
+/* The same, with the algorithms looked up once (as in httpd) */
+static void setup_fetched(void)
+{
+    setup();
+    rai_seal_global_init(pool);
+}
+
+START_TEST(sha256_known_answer)
+{
+    static const unsigned char abc[RAI_SEAL_SHA256_LEN] = {
+        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+        0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+        0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad
+    };
+    unsigned char md[RAI_SEAL_SHA256_LEN];
+
+    rai_seal_sha256("abc", 3, md);
+    ck_assert(memcmp(md, abc, sizeof(md)) == 0);
+}
+END_TEST
+
 static Suite *seal_suite(void)
 {
     Suite *s = suite_create("rai_seal");
@@ -450,6 +471,15 @@ static Suite *seal_suite(void)
     tcase_add_test(tc, token_not_visible);
     tcase_add_test(tc, nonce_is_random);
     tcase_add_test(tc, impossible_times_fail);
+    tcase_add_test(tc, sha256_known_answer);
+    suite_add_tcase(s, tc);
+    /* teardown destroys the pool: the looked-up algorithms go with it */
+    tc = tcase_create("seal, algorithms looked up once");
+    tcase_add_checked_fixture(tc, setup_fetched, teardown);
+    tcase_add_test(tc, known_answer);
+    tcase_add_test(tc, round_trip);
+    tcase_add_test(tc, every_byte_flipped_fails);
+    tcase_add_test(tc, sha256_known_answer);
     suite_add_tcase(s, tc);
     return s;
 }
