@@ -43,6 +43,10 @@ struct rai_rewrite {
     apr_size_t cursor;              /* bytes of the first bucket of bb
                                      * scanned but still in it (a file) */
     apr_size_t file_bytes;          /* bytes of such files in out */
+    apr_interval_time_t settle;     /* how long such a file must not
+                                     * have changed */
+    apr_file_t *settled_fd;         /* the last file judged, and whether */
+    int settled;                    /* it had not */
 };
 
 rai_rewrite_t *rai_rewrite_create(apr_pool_t *p, apr_bucket_alloc_t *ba,
@@ -61,7 +65,13 @@ rai_rewrite_t *rai_rewrite_create(apr_pool_t *p, apr_bucket_alloc_t *ba,
     rw->held = apr_brigade_create(p, ba);
     rw->pool = p;
     rw->replayed = -1;
+    rw->settle = apr_time_from_sec(RAI_SCANCACHE_SETTLE);
     return rw;
+}
+
+void rai_rewrite_file_settle(rai_rewrite_t *rw, apr_interval_time_t settle)
+{
+    rw->settle = settle;
 }
 
 void rai_rewrite_scancache(rai_rewrite_t *rw, rai_scancache_t *cache,
@@ -353,14 +363,36 @@ static apr_status_t rai_rewrite_metadata(rai_rewrite_t *rw,
 
 /* Whether b is a file bucket that the core sends by sendfile: its bytes
  * are better scanned from a copy of our own and the bucket passed on
- * unread (no heap copy of the page, one sendfile for the whole of it). */
-static int rai_rewrite_sendfile_able(const apr_bucket *b)
+ * unread (no heap copy of the page, one sendfile for the whole of it).
+ * The bytes sent are then read again at send time, so only for a file
+ * that has not changed for rw->settle (by its mtime and ctime, as the
+ * scan cache judges a file it records): one being written to is read as
+ * a bucket, and what goes out is what was scanned. */
+static int rai_rewrite_sendfile_able(rai_rewrite_t *rw, const apr_bucket *b)
 {
 #if APR_HAS_SENDFILE
-    return APR_BUCKET_IS_FILE(b)
-           && (apr_file_flags_get(((apr_bucket_file *)b->data)->fd)
-               & APR_FOPEN_SENDFILE_ENABLED);
+    apr_file_t *fd;
+
+    if (!APR_BUCKET_IS_FILE(b)) {
+        return 0;
+    }
+    fd = ((apr_bucket_file *)b->data)->fd;
+    if (!(apr_file_flags_get(fd) & APR_FOPEN_SENDFILE_ENABLED)) {
+        return 0;
+    }
+    if (rw->settled_fd != fd) {
+        apr_finfo_t finfo;
+        apr_time_t now = apr_time_now();
+
+        rw->settled_fd = fd;
+        rw->settled = apr_file_info_get(&finfo, APR_FINFO_MTIME | APR_FINFO_CTIME,
+                                        fd) == APR_SUCCESS
+                      && now - finfo.mtime >= rw->settle
+                      && now - finfo.ctime >= rw->settle;
+    }
+    return rw->settled;
 #else
+    (void)rw;
     (void)b;
     return 0;
 #endif
@@ -375,7 +407,7 @@ static void rai_rewrite_unfile(rai_rewrite_t *rw, apr_bucket_brigade *bb)
 {
     apr_bucket *b = APR_BRIGADE_FIRST(bb), *copy;
 
-    if (!rai_rewrite_sendfile_able(b) || b->length > APR_BUCKET_BUFF_SIZE
+    if (!rai_rewrite_sendfile_able(rw, b) || b->length > APR_BUCKET_BUFF_SIZE
         || rw->buf_file != b->data || b->start < rw->buf_at
         || b->start + (apr_off_t)b->length
            > rw->buf_at + (apr_off_t)rw->buf_len) {
@@ -395,7 +427,7 @@ static void rai_rewrite_out(rai_rewrite_t *rw, apr_bucket_brigade *bb,
                             apr_size_t bytes)
 {
     rai_rewrite_unfile(rw, bb);
-    if (rai_rewrite_sendfile_able(APR_BRIGADE_FIRST(bb))) {
+    if (rai_rewrite_sendfile_able(rw, APR_BRIGADE_FIRST(bb))) {
         rw->file_bytes += bytes;
     }
     else {
@@ -453,7 +485,7 @@ static apr_status_t rai_rewrite_read(rai_rewrite_t *rw,
     apr_bucket *b = APR_BRIGADE_FIRST(bb);
     apr_status_t rv;
 
-    if (rai_rewrite_sendfile_able(b)) {
+    if (rai_rewrite_sendfile_able(rw, b)) {
 #if APR_HAS_MMAP
         /* nor mapped by a filter after us that reads it */
         apr_bucket_file_enable_mmap(b, 0);

@@ -75,6 +75,12 @@ rai_rewrite_t *rai_rewrite_create(apr_pool_t *p, apr_bucket_alloc_t *ba,
 void rai_rewrite_scancache(rai_rewrite_t *rewrite, rai_scancache_t *cache,
                            const void *config);
 
+/* A file the core sends by sendfile is scanned from a buffer of the
+ * rewrite's own and passed on unread when it has not changed for settle
+ * (default RAI_SCANCACHE_SETTLE seconds); a fresher one is read as any
+ * bucket.  Tests set 0. */
+void rai_rewrite_file_settle(rai_rewrite_t *rewrite, apr_interval_time_t settle);
+
 /* Whether this stream was replayed from the scan cache. */
 int rai_rewrite_replayed(const rai_rewrite_t *rewrite);
 

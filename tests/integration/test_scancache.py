@@ -140,6 +140,36 @@ def test_file_renamed_over_and_edited_in_place(httpd_factory, standin):
     assert body.startswith(expected(moved, token).split("<rai-widget api-url")[0])
 
 
+@pytest.mark.parametrize("fresh", [False, True])
+def test_read_path_by_sendfile(httpd_factory, standin, fresh):
+    """With the scan cache off and sendfile on, a settled file is scanned from the
+    filter's own buffer and sent by sendfile, split at its widgets; a file written a
+    moment ago is read as any bucket.  Either way the page is what a full scan gives, for a
+    page of 1.5 MB (several buffers, several passes) with widgets at every distance from
+    the buffer's edges, and a page under 1 MB goes out with its Content-Length."""
+    httpd = httpd_factory()
+    block = PAGE.replace("<p>tail</p>\n" * 100, "<p>tail</p>\n" * 7)
+    big = block * (1500000 // len(block) + 1)
+    small = block * 20
+    for name, content in (("big.html", big), ("small.html", small)):
+        if fresh:
+            httpd.write(name, content)
+        else:
+            settled(httpd, name, content)
+    httpd.configure(site(httpd, standin, "RaiEmbedScanCache off\nEnableSendfile On\n"))
+    httpd.start()
+    alice = {"X-User": "alice"}
+    for name, content in (("big.html", big), ("small.html", small)):
+        response = httpd.get(name, headers=alice)
+        token = embed_tokens(response.text)[0]
+        want = expected(block, token) * (len(content) // len(block))
+        assert response.text.startswith(want) and response.text.endswith("</script>\n")
+        assert len(response.text) < len(want) + 400
+        if name == "small.html":
+            assert int(response.headers["Content-Length"]) == len(response.content)
+    assert replays(httpd) == 0
+
+
 def test_scan_cache_off(httpd_factory, standin):
     httpd = httpd_factory()
     settled(httpd, "page.html", PAGE)

@@ -48,6 +48,7 @@ typedef struct {
     char ev_type[H_EVENTS_MAX];     /* 'F' or 'E' */
     unsigned long npass;
     size_t max_pass;                /* data bytes in the largest pass */
+    size_t file_passed;             /* bytes passed as file buckets */
     int calls;
     int call_done[H_CALLS_MAX], call_overflow[H_CALLS_MAX];
     int call_kind[H_CALLS_MAX];
@@ -171,6 +172,9 @@ static apr_status_t h_pass(void *baton, apr_bucket_brigade *bb)
         if (APR_BUCKET_IS_METADATA(b)) {
             continue;
         }
+        if (APR_BUCKET_IS_FILE(b)) {
+            r->file_passed += b->length;
+        }
         if ((rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ))
             != APR_SUCCESS) {
             return rv;
@@ -248,6 +252,9 @@ typedef struct {
     int eos;
     int report_scripts;
     int mode, null_at;
+    int fresh_files;    /* the rewrite's own judgement of how long a file
+                         * must not have changed (its temp file is new):
+                         * else 0, so that every file counts as settled */
 } h_plan_t;
 
 static void h_run(apr_pool_t *parent, const char *page, size_t len,
@@ -274,6 +281,9 @@ static void h_run(apr_pool_t *parent, const char *page, size_t len,
     hooks.baton = r;
     r->rw = rai_rewrite_create(p, ba, &h_elements, plan->report_scripts,
                                &hooks);
+    if (!plan->fresh_files) {
+        rai_rewrite_file_settle(r->rw, 0);
+    }
     if (len) {
         char tmpl[] = "/tmp/rai_rewrite_testXXXXXX";
         apr_size_t n = len;

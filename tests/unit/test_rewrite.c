@@ -398,6 +398,35 @@ START_TEST(pass_bytes_bounded)
 }
 END_TEST
 
+/* A file the core would send by sendfile is passed on as file buckets
+ * (scanned from the rewrite's own buffer) only when it has not changed
+ * lately: a file written a moment ago is read as any bucket, so that what
+ * goes out is what was scanned.  Same output either way. */
+START_TEST(fresh_file_is_read)
+{
+    static const int sendfile_only[] = { K_FILE_SENDFILE };
+    char page[60000];
+    size_t len = 0;
+    h_plan_t pl;
+
+    /* pieces longer than a bucket's worth between the widgets: those
+     * would go out as files */
+    while (len < sizeof(page) - 12000) {
+        len += (size_t)sprintf(page + len, "<rai-widget a=1><p>%zu</p>", len);
+        memset(page + len, 'x', 10000);
+        len += 10000;
+    }
+    plan_init(&pl);
+    pl.kinds = sendfile_only;
+    pl.nkinds = 1;
+    run_checked(page, len, &pl);
+    ck_assert_uint_gt(res.file_passed, len / 2);
+    pl.fresh_files = 1;
+    run_checked(page, len, &pl);
+    ck_assert_uint_eq(res.file_passed, 0);
+}
+END_TEST
+
 /* A read error is returned, whether or not a tag is held. */
 START_TEST(read_error)
 {
@@ -597,6 +626,7 @@ static Suite *rewrite_suite(void)
     tcase_add_test(tc, at_end_only_in_text);
     tcase_add_test(tc, scripts_reported);
     tcase_add_test(tc, pass_bytes_bounded);
+    tcase_add_test(tc, fresh_file_is_read);
     tcase_add_test(tc, read_error);
     tcase_add_test(tc, flush_from_hook);
     tcase_add_test(tc, slow_bucket_flushes_first);
