@@ -215,25 +215,25 @@ int rai_embed_claim_take(const char *key, apr_interval_time_t hold,
     return lead;
 }
 
-int rai_embed_claim_held(const char *key)
+rai_claim_state_e rai_embed_claim_state(const char *key)
 {
-    int held;
+    rai_claim_state_e state;
 
     if (!rai_embed_claims
         || apr_global_mutex_lock(rai_embed_backoff_mutex) != APR_SUCCESS) {
-        return 0;
+        return RAI_CLAIM_NONE;
     }
-    held = rai_claim_held(rai_embed_claims, rai_claim_id(key), apr_time_now());
+    state = rai_claim_state(rai_embed_claims, rai_claim_id(key), apr_time_now());
     apr_global_mutex_unlock(rai_embed_backoff_mutex);
-    return held;
+    return state;
 }
 
-void rai_embed_claim_release(const char *key, apr_time_t owned)
+void rai_embed_claim_release(const char *key, apr_time_t owned, int failed)
 {
     if (!owned || !rai_embed_claims
         || apr_global_mutex_lock(rai_embed_backoff_mutex) != APR_SUCCESS) {
         return;
     }
-    rai_claim_release(rai_embed_claims, rai_claim_id(key), owned);
+    rai_claim_release(rai_embed_claims, rai_claim_id(key), owned, failed);
     apr_global_mutex_unlock(rai_embed_backoff_mutex);
 }

@@ -166,8 +166,9 @@ static int rai_embed_call_api(request_rec *r, rai_embed_server_conf *sconf,
 
 /* Another child of the server has claimed the call for key: its answer
  * goes into the shared cache before it gives the claim up.  Looks there,
- * a little less often each time, until the token is there, the claim is
- * gone or wait has passed. */
+ * a little less often each time.  1: the token is there; -1: that call
+ * failed, or wait has passed; 0: the claim is gone and the cache has no
+ * token all the same (it failed to keep it): the caller asks itself. */
 static int rai_embed_await_child(request_rec *r, rai_embed_server_conf *sconf,
                                  const char *key, apr_interval_time_t wait,
                                  rai_token_t *token)
@@ -180,16 +181,22 @@ static int rai_embed_await_child(request_rec *r, rai_embed_server_conf *sconf,
                   "waiting for its answer in the %s token cache",
                   sconf->cache->name);
     for (;;) {
+        rai_claim_state_e state;
+
         apr_sleep(nap);
         if (rai_embed_cache_lookup(r, sconf, key, token)) {
             return 1;
         }
-        if (!rai_embed_claim_held(key)) {
+        state = rai_embed_claim_state(key);
+        if (state == RAI_CLAIM_FAILED) {
+            return -1;
+        }
+        if (state == RAI_CLAIM_NONE) {
             /* stored before the claim went, if it was stored at all */
             return rai_embed_cache_lookup(r, sconf, key, token);
         }
         if (apr_time_now() >= deadline) {
-            return 0;
+            return -1;
         }
         if (nap < apr_time_from_msec(20)) {
             nap *= 2;
@@ -252,22 +259,29 @@ static void rai_embed_token_for(request_rec *r, rai_embed_server_conf *sconf,
     if (rai_embed_cache_lookup(r, sconf, key, &result->token)) {
         result->outcome = RAI_EMBED_OUTCOME_CACHED;
     }
-    else if (rai_embed_cache_enabled(sconf->cache)
-             && !rai_embed_claim_take(key, wait, &owned)) {
-        if (rai_embed_await_child(r, sconf, key, wait, &result->token)) {
-            result->outcome = RAI_EMBED_OUTCOME_CACHED;
-        }
-        else {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0042: the token "
-                          "request another child made for this identity "
-                          "failed or took too long");
-        }
-    }
     else {
-        if (rai_embed_call_api(r, sconf, endpoint, identity, key, result)) {
-            result->outcome = RAI_EMBED_OUTCOME_FETCHED;
+        int lead = 1, got;
+
+        if (rai_embed_cache_enabled(sconf->cache)
+            && !rai_embed_claim_take(key, wait, &owned)) {
+            got = rai_embed_await_child(r, sconf, key, wait, &result->token);
+            if (got > 0) {
+                result->outcome = RAI_EMBED_OUTCOME_CACHED;
+            }
+            else if (got < 0) {
+                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0042: the "
+                              "token request another child made for this "
+                              "identity failed or took too long");
+            }
+            lead = got == 0;
         }
-        rai_embed_claim_release(key, owned);
+        if (lead) {
+            if (rai_embed_call_api(r, sconf, endpoint, identity, key, result)) {
+                result->outcome = RAI_EMBED_OUTCOME_FETCHED;
+            }
+            rai_embed_claim_release(key, owned,
+                                    result->outcome == RAI_EMBED_OUTCOME_FAILED);
+        }
     }
     /* landed only after the store: a miss from here on finds the token */
     rai_flight_land(rai_embed_flights, flight,

@@ -28,7 +28,7 @@ static unsigned int rai_claim_slot(apr_uint64_t id, int k)
 int rai_claim_take(rai_claim_t *table, apr_uint64_t id, apr_time_t now,
                    apr_interval_time_t hold, apr_time_t *owned)
 {
-    rai_claim_t *free_slot = NULL;
+    rai_claim_t *free_slot = NULL, *failed = NULL;
     int k;
 
     *owned = 0;
@@ -37,35 +37,48 @@ int rai_claim_take(rai_claim_t *table, apr_uint64_t id, apr_time_t now,
         int live = c->id && c->until > now;
 
         if (live && c->id == id) {
-            return 0;
+            if (!c->failed) {
+                return 0;
+            }
+            failed = c;         /* taken over: one slot for id at most */
         }
-        if (!live && !free_slot) {
+        else if (!live && !free_slot) {
             free_slot = c;
         }
+    }
+    if (failed) {
+        free_slot = failed;
     }
     if (free_slot) {
         free_slot->id = id;
         free_slot->until = now + (hold > 0 ? hold : 1);
+        free_slot->failed = 0;
         *owned = free_slot->until;
     }
     return 1;
 }
 
-int rai_claim_held(const rai_claim_t *table, apr_uint64_t id, apr_time_t now)
+rai_claim_state_e rai_claim_state(const rai_claim_t *table, apr_uint64_t id,
+                                  apr_time_t now)
 {
+    rai_claim_state_e state = RAI_CLAIM_NONE;
     int k;
 
     for (k = 0; k < RAI_CLAIM_PROBE; k++) {
         const rai_claim_t *c = &table[rai_claim_slot(id, k)];
 
         if (c->id == id && c->until > now) {
-            return 1;
+            if (!c->failed) {
+                return RAI_CLAIM_HELD;
+            }
+            state = RAI_CLAIM_FAILED;
         }
     }
-    return 0;
+    return state;
 }
 
-void rai_claim_release(rai_claim_t *table, apr_uint64_t id, apr_time_t owned)
+void rai_claim_release(rai_claim_t *table, apr_uint64_t id, apr_time_t owned,
+                       int failed)
 {
     int k;
 
@@ -75,9 +88,14 @@ void rai_claim_release(rai_claim_t *table, apr_uint64_t id, apr_time_t owned)
     for (k = 0; k < RAI_CLAIM_PROBE; k++) {
         rai_claim_t *c = &table[rai_claim_slot(id, k)];
 
-        if (c->id == id && c->until == owned) {
-            c->id = 0;
-            c->until = 0;
+        if (c->id == id && c->until == owned && !c->failed) {
+            if (failed) {
+                c->failed = 1;      /* until it lapses, for those waiting */
+            }
+            else {
+                c->id = 0;
+                c->until = 0;
+            }
             return;
         }
     }

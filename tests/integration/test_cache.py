@@ -379,6 +379,26 @@ def test_burst_across_children_one_call(request, httpd_factory, standin, provide
     assert httpd.error_log().count("RAI0041") >= 4
 
 
+@pytest.mark.expect_error(*MEMCACHE_ERRORS)
+def test_burst_across_children_cache_down(request, httpd_factory, standin):
+    """The shared cache is configured but down (memcached not there): the other children
+    cannot see the one call's answer, so once its claim is given up each asks the API
+    itself, and every page still carries a token for its user, as without single flight."""
+    httpd = httpd_factory(mpm="prefork", modules=["socache_memcache"])
+    httpd.configure(widget_site(httpd, standin, ["fay"], EIGHT_CHILDREN,
+                                Cache="memcache:127.0.0.1:%d" % refusing_port(request)))
+    httpd.start()
+    standin.control(mode="slow", delay=0.5)
+
+    results, entries = burst_across_children(httpd, "fay")
+    for response, elapsed in results:
+        assert token_payload(response.text)["sub"] == "fay"
+        assert elapsed < 3.5, "a page waited %.1f s" % elapsed
+    assert len({e["pid"] for e in entries}) >= 4
+    assert standin.stats()["token_requests"] <= 8
+    assert "RAI0042" not in httpd.error_log()
+
+
 def test_burst_across_children_failed_call(httpd_factory, standin):
     """The one call made for a burst across children fails: the other children do not
     call in turn (RAI0042), every page is served at once without a token, and the next

@@ -44,13 +44,13 @@ START_TEST(one_leads_the_others_wait)
 
     ck_assert(rai_claim_take(table, 42, T0, HOLD, &a));
     ck_assert(a != 0);
-    ck_assert(rai_claim_held(table, 42, T0 + 1));
+    ck_assert(rai_claim_state(table, 42, T0 + 1) == RAI_CLAIM_HELD);
     ck_assert(!rai_claim_take(table, 42, T0 + 1, HOLD, &b));
     ck_assert(b == 0);
     /* another identity is not held up */
     ck_assert(rai_claim_take(table, 43, T0 + 1, HOLD, &b));
-    rai_claim_release(table, 42, a);
-    ck_assert(!rai_claim_held(table, 42, T0 + 2));
+    rai_claim_release(table, 42, a, 0);
+    ck_assert(rai_claim_state(table, 42, T0 + 2) == RAI_CLAIM_NONE);
     ck_assert(rai_claim_take(table, 42, T0 + 2, HOLD, &a));
 }
 END_TEST
@@ -60,16 +60,43 @@ START_TEST(a_claim_lapses)
     apr_time_t a, b;
 
     ck_assert(rai_claim_take(table, 7, T0, HOLD, &a));
-    ck_assert(rai_claim_held(table, 7, T0 + HOLD - 1));
-    ck_assert(!rai_claim_held(table, 7, T0 + HOLD));
+    ck_assert(rai_claim_state(table, 7, T0 + HOLD - 1) == RAI_CLAIM_HELD);
+    ck_assert(rai_claim_state(table, 7, T0 + HOLD) == RAI_CLAIM_NONE);
     /* a child that died holding it: the next one leads */
     ck_assert(rai_claim_take(table, 7, T0 + HOLD, HOLD, &b));
     ck_assert(b != a);
     /* the first holder's late release leaves the new claim alone */
-    rai_claim_release(table, 7, a);
-    ck_assert(rai_claim_held(table, 7, T0 + HOLD + 1));
-    rai_claim_release(table, 7, b);
-    ck_assert(!rai_claim_held(table, 7, T0 + HOLD + 1));
+    rai_claim_release(table, 7, a, 0);
+    ck_assert(rai_claim_state(table, 7, T0 + HOLD + 1) == RAI_CLAIM_HELD);
+    rai_claim_release(table, 7, b, 0);
+    ck_assert(rai_claim_state(table, 7, T0 + HOLD + 1) == RAI_CLAIM_NONE);
+}
+END_TEST
+
+START_TEST(a_failed_call_is_told)
+{
+    apr_time_t a, b, late;
+
+    ck_assert(rai_claim_take(table, 9, T0, HOLD, &a));
+    rai_claim_release(table, 9, a, 1);
+    /* those who waited learn that no answer is coming */
+    ck_assert(rai_claim_state(table, 9, T0 + 1) == RAI_CLAIM_FAILED);
+    ck_assert(rai_claim_state(table, 9, T0 + HOLD) == RAI_CLAIM_NONE);
+    /* a later page may ask again at once, in the same slot */
+    ck_assert(rai_claim_take(table, 9, T0 + 2, HOLD, &b));
+    ck_assert(b != 0);
+    ck_assert(rai_claim_state(table, 9, T0 + 3) == RAI_CLAIM_HELD);
+    ck_assert(table[9].id == 9 && !table[9].failed);
+    /* the failed owner's second release changes nothing */
+    rai_claim_release(table, 9, a, 1);
+    ck_assert(rai_claim_state(table, 9, T0 + 3) == RAI_CLAIM_HELD);
+    rai_claim_release(table, 9, b, 0);
+    ck_assert(rai_claim_state(table, 9, T0 + 3) == RAI_CLAIM_NONE);
+    /* a failed claim of another id takes no live claim's place */
+    ck_assert(rai_claim_take(table, 9, T0 + 4, HOLD, &a));
+    ck_assert(rai_claim_take(table, 9 + RAI_CLAIM_SLOTS, T0 + 4, HOLD, &late));
+    rai_claim_release(table, 9 + RAI_CLAIM_SLOTS, late, 1);
+    ck_assert(!rai_claim_take(table, 9, T0 + 5, HOLD, &b));
 }
 END_TEST
 
@@ -86,17 +113,18 @@ START_TEST(colliding_homes_probe_on)
         ck_assert(owned[k] != 0);
     }
     for (k = 0; k < RAI_CLAIM_PROBE; k++) {
-        ck_assert(rai_claim_held(table, base + (apr_uint64_t)k * RAI_CLAIM_SLOTS, T0));
+        ck_assert(rai_claim_state(table, base + (apr_uint64_t)k * RAI_CLAIM_SLOTS, T0)
+                  == RAI_CLAIM_HELD);
     }
     /* one more: the table cannot record it, and the caller goes ahead */
     ck_assert(rai_claim_take(table, base + (apr_uint64_t)RAI_CLAIM_PROBE * RAI_CLAIM_SLOTS,
                              T0, HOLD, &owned[RAI_CLAIM_PROBE]));
     ck_assert(owned[RAI_CLAIM_PROBE] == 0);
-    rai_claim_release(table, base + (apr_uint64_t)RAI_CLAIM_PROBE * RAI_CLAIM_SLOTS, 0);
+    rai_claim_release(table, base + (apr_uint64_t)RAI_CLAIM_PROBE * RAI_CLAIM_SLOTS, 0, 0);
     /* a freed slot in the middle of the run is used again, and a claim
      * further on is still found */
-    rai_claim_release(table, base + RAI_CLAIM_SLOTS, owned[1]);
-    ck_assert(rai_claim_held(table, base + 3 * RAI_CLAIM_SLOTS, T0));
+    rai_claim_release(table, base + RAI_CLAIM_SLOTS, owned[1], 0);
+    ck_assert(rai_claim_state(table, base + 3 * RAI_CLAIM_SLOTS, T0) == RAI_CLAIM_HELD);
     ck_assert(!rai_claim_take(table, base + 3 * RAI_CLAIM_SLOTS, T0, HOLD, &owned[3]));
     ck_assert(rai_claim_take(table, base + 9 * RAI_CLAIM_SLOTS, T0, HOLD, &owned[1]));
     ck_assert(owned[1] != 0);
@@ -111,7 +139,7 @@ START_TEST(held_is_found_past_a_free_slot)
      * taking 1+SLOTS again must find its live claim, not the free home */
     ck_assert(rai_claim_take(table, 1, T0, HOLD, &a));
     ck_assert(rai_claim_take(table, 1 + RAI_CLAIM_SLOTS, T0, HOLD, &b));
-    rai_claim_release(table, 1, a);
+    rai_claim_release(table, 1, a, 0);
     ck_assert(!rai_claim_take(table, 1 + RAI_CLAIM_SLOTS, T0 + 1, HOLD, &c));
 }
 END_TEST
@@ -123,7 +151,7 @@ START_TEST(the_last_slot_wraps)
     ck_assert(rai_claim_take(table, RAI_CLAIM_SLOTS - 1, T0, HOLD, &a));
     ck_assert(rai_claim_take(table, 2 * RAI_CLAIM_SLOTS - 1, T0, HOLD, &b));
     ck_assert(table[0].id == 2 * RAI_CLAIM_SLOTS - 1);
-    ck_assert(rai_claim_held(table, 2 * RAI_CLAIM_SLOTS - 1, T0));
+    ck_assert(rai_claim_state(table, 2 * RAI_CLAIM_SLOTS - 1, T0) == RAI_CLAIM_HELD);
 }
 END_TEST
 
@@ -136,6 +164,7 @@ int main(void)
     tcase_add_test(tc, id_from_key);
     tcase_add_test(tc, one_leads_the_others_wait);
     tcase_add_test(tc, a_claim_lapses);
+    tcase_add_test(tc, a_failed_call_is_told);
     tcase_add_test(tc, colliding_homes_probe_on);
     tcase_add_test(tc, held_is_found_past_a_free_slot);
     tcase_add_test(tc, the_last_slot_wraps);
