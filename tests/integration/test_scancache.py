@@ -146,7 +146,7 @@ def test_read_path_by_sendfile(httpd_factory, standin, fresh):
     filter's own buffer and sent by sendfile, split at its widgets; a file written a
     moment ago is read as any bucket.  Either way the page is what a full scan gives, for a
     page of 1.5 MB (several buffers, several passes) with widgets at every distance from
-    the buffer's edges, and a page under 1 MB goes out with its Content-Length."""
+    the buffer's edges; by sendfile, a page under 1 MB goes out with its Content-Length."""
     httpd = httpd_factory()
     block = PAGE.replace("<p>tail</p>\n" * 100, "<p>tail</p>\n" * 7)
     big = block * (1500000 // len(block) + 1)
@@ -165,7 +165,9 @@ def test_read_path_by_sendfile(httpd_factory, standin, fresh):
         want = expected(block, token) * (len(content) // len(block))
         assert response.text.startswith(want) and response.text.endswith("</script>\n")
         assert len(response.text) < len(want) + 400
-        if name == "small.html":
+        if name == "small.html" and not fresh:
+            # one pass: httpd knows the length (a fresh file, read in 64 KB passes,
+            # may go out chunked)
             assert int(response.headers["Content-Length"]) == len(response.content)
     assert replays(httpd) == 0
 
