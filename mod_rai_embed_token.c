@@ -167,13 +167,13 @@ static int rai_embed_call_api(request_rec *r, rai_embed_server_conf *sconf,
 /* Another child of the server has claimed the call for key: its answer
  * goes into the shared cache before it gives the claim up.  Looks there,
  * a little less often each time.  1: the token is there; -1: that call
- * failed, or wait has passed; 0: the claim is gone and the cache has no
- * token all the same (it failed to keep it): the caller asks itself. */
+ * failed, or the deadline has come; 0: the claim is gone and the cache
+ * has no token all the same (it failed to keep it, or the child died):
+ * the caller may claim the call itself. */
 static int rai_embed_await_child(request_rec *r, rai_embed_server_conf *sconf,
-                                 const char *key, apr_interval_time_t wait,
+                                 const char *key, apr_time_t deadline,
                                  rai_token_t *token)
 {
-    apr_time_t deadline = apr_time_now() + wait;
     apr_interval_time_t nap = apr_time_from_msec(2);
 
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0041: another child of "
@@ -183,6 +183,9 @@ static int rai_embed_await_child(request_rec *r, rai_embed_server_conf *sconf,
     for (;;) {
         rai_claim_state_e state;
 
+        if (apr_time_now() + nap >= deadline) {
+            return -1;
+        }
         apr_sleep(nap);
         if (rai_embed_cache_lookup(r, sconf, key, token)) {
             return 1;
@@ -194,9 +197,6 @@ static int rai_embed_await_child(request_rec *r, rai_embed_server_conf *sconf,
         if (state == RAI_CLAIM_NONE) {
             /* stored before the claim went, if it was stored at all */
             return rai_embed_cache_lookup(r, sconf, key, token);
-        }
-        if (apr_time_now() >= deadline) {
-            return -1;
         }
         if (nap < apr_time_from_msec(20)) {
             nap *= 2;
@@ -260,11 +260,17 @@ static void rai_embed_token_for(request_rec *r, rai_embed_server_conf *sconf,
         result->outcome = RAI_EMBED_OUTCOME_CACHED;
     }
     else {
-        int lead = 1, got;
+        apr_time_t deadline = apr_time_now() + wait;
+        int got = 0;
 
+        /* one child asks.  When its claim goes without a token in the
+         * cache, the cache could not keep it (it is down, say), and would
+         * not keep the next one either: each waiting page asks at once,
+         * as without single flight, rather than in turn */
         if (rai_embed_cache_enabled(sconf->cache)
             && !rai_embed_claim_take(key, wait, &owned)) {
-            got = rai_embed_await_child(r, sconf, key, wait, &result->token);
+            got = rai_embed_await_child(r, sconf, key, deadline,
+                                        &result->token);
             if (got > 0) {
                 result->outcome = RAI_EMBED_OUTCOME_CACHED;
             }
@@ -273,9 +279,8 @@ static void rai_embed_token_for(request_rec *r, rai_embed_server_conf *sconf,
                               "token request another child made for this "
                               "identity failed or took too long");
             }
-            lead = got == 0;
         }
-        if (lead) {
+        if (got == 0) {
             if (rai_embed_call_api(r, sconf, endpoint, identity, key, result)) {
                 result->outcome = RAI_EMBED_OUTCOME_FETCHED;
             }

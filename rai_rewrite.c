@@ -89,11 +89,11 @@ int rai_rewrite_replayed(const rai_rewrite_t *rw)
 static apr_status_t rai_rewrite_pass(rai_rewrite_t *rw)
 {
     apr_status_t rv = rw->hooks->pass(rw->hooks->baton, rw->out);
-
     apr_brigade_cleanup(rw->out);
     rw->out_bytes = rw->file_bytes = 0;
-    /* the buckets buf was read from may be gone */
+    /* the buckets buf was read from may be gone, and files judged */
     rw->buf_file = NULL;
+    rw->settled_fd = NULL;
     return rv;
 }
 
@@ -219,20 +219,19 @@ static void rai_rewrite_record_end(rai_rewrite_t *rw)
  * as it would have. */
 static void rai_rewrite_replay_piece(rai_rewrite_t *rw, apr_bucket_brigade *bb)
 {
-    apr_bucket *b = APR_BRIGADE_FIRST(bb);
-    apr_size_t left = b->length, len;
+    apr_bucket *b = APR_BRIGADE_FIRST(bb), *stop = APR_BUCKET_NEXT(b);
+    apr_size_t len;
     const char *data;
 
-    if (APR_BUCKET_IS_FILE(b) && left <= APR_BUCKET_BUFF_SIZE) {
+    if (APR_BUCKET_IS_FILE(b) && b->length <= APR_BUCKET_BUFF_SIZE) {
 #if APR_HAS_MMAP
         apr_bucket_file_enable_mmap(b, 0);
 #endif
         (void)apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
     }
-    /* a short read leaves the rest of the piece a file bucket of its own */
-    while (left && !APR_BRIGADE_EMPTY(bb)) {
-        b = APR_BRIGADE_FIRST(bb);
-        left -= b->length < left ? b->length : left;
+    /* what the read made of the piece lies before stop, whatever it read
+     * (a file that shrank reads short, or nothing) */
+    while (!APR_BRIGADE_EMPTY(bb) && APR_BRIGADE_FIRST(bb) != stop) {
         rai_rewrite_move(bb, rw->out);
     }
 }
@@ -377,7 +376,10 @@ static int rai_rewrite_sendfile_able(rai_rewrite_t *rw, const apr_bucket *b)
         return 0;
     }
     fd = ((apr_bucket_file *)b->data)->fd;
-    if (!(apr_file_flags_get(fd) & APR_FOPEN_SENDFILE_ENABLED)) {
+    /* a descriptor shared across threads is read only as the bucket
+     * code reads it (reopened) */
+    if ((apr_file_flags_get(fd) & (APR_FOPEN_SENDFILE_ENABLED | APR_FOPEN_XTHREAD))
+        != APR_FOPEN_SENDFILE_ENABLED) {
         return 0;
     }
     if (rw->settled_fd != fd) {
@@ -416,6 +418,9 @@ static void rai_rewrite_unfile(rai_rewrite_t *rw, apr_bucket_brigade *bb)
     copy = apr_bucket_heap_create(rw->buf + (b->start - rw->buf_at),
                                   b->length, NULL, rw->ba);
     APR_BUCKET_INSERT_BEFORE(b, copy);
+    if (((apr_bucket_refcount *)b->data)->refcount == 1) {
+        rw->buf_file = NULL;        /* its last bucket: the file goes */
+    }
     apr_bucket_delete(b);
 }
 
@@ -627,6 +632,9 @@ apr_status_t rai_rewrite_brigade(rai_rewrite_t *rw, apr_bucket_brigade *bb)
     apr_brigade_cleanup(bb);
     rw->cursor = 0;
     rw->buf_file = NULL;
+    /* judged again next time: an apr_file_t of a later file (a
+     * subrequest's) may take this one's address */
+    rw->settled_fd = NULL;
     if (rv == APR_SUCCESS && !APR_BRIGADE_EMPTY(rw->out)) {
         rv = rai_rewrite_pass(rw);
     }

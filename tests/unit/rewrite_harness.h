@@ -49,6 +49,9 @@ typedef struct {
     unsigned long npass;
     size_t max_pass;                /* data bytes in the largest pass */
     size_t file_passed;             /* bytes passed as file buckets */
+    int setaside;                   /* do as the core for a slow client:
+                                     * set passed file buckets aside in a
+                                     * pool of its own, then destroy it */
     int calls;
     int call_done[H_CALLS_MAX], call_overflow[H_CALLS_MAX];
     int call_kind[H_CALLS_MAX];
@@ -153,8 +156,18 @@ static apr_status_t h_pass(void *baton, apr_bucket_brigade *bb)
     h_result_t *r = baton;
     apr_bucket *b;
     size_t bytes = 0;
+    apr_pool_t *aside = NULL;
 
     r->npass++;
+    if (r->setaside) {
+        apr_pool_create(&aside, NULL);
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
+            if (APR_BUCKET_IS_FILE(b) && apr_bucket_setaside(b, aside) != APR_SUCCESS) {
+                abort();
+            }
+        }
+    }
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
          b = APR_BUCKET_NEXT(b)) {
         const char *data;
@@ -184,6 +197,11 @@ static apr_status_t h_pass(void *baton, apr_bucket_brigade *bb)
     }
     if (bytes > r->max_pass) {
         r->max_pass = bytes;
+    }
+    if (aside) {
+        /* the set-aside descriptors close with it: read them first */
+        apr_brigade_cleanup(bb);
+        apr_pool_destroy(aside);
     }
     return APR_SUCCESS;
 }
@@ -252,6 +270,7 @@ typedef struct {
     int eos;
     int report_scripts;
     int mode, null_at;
+    int setaside;       /* h_result_t.setaside */
     int fresh_files;    /* the rewrite's own judgement of how long a file
                          * must not have changed (its temp file is new):
                          * else 0, so that every file counts as settled */
@@ -284,6 +303,7 @@ static void h_run(apr_pool_t *parent, const char *page, size_t len,
     if (!plan->fresh_files) {
         rai_rewrite_file_settle(r->rw, 0);
     }
+    r->setaside = plan->setaside;
     if (len) {
         char tmpl[] = "/tmp/rai_rewrite_testXXXXXX";
         apr_size_t n = len;

@@ -427,6 +427,35 @@ START_TEST(fresh_file_is_read)
 }
 END_TEST
 
+/* A filter after the rewrite sets the passed file pieces aside and closes
+ * them (the core does for a slow client) while the rest of the same file
+ * is still to be scanned: the rest reads on.  (apr-util gives a shared
+ * file bucket that is set aside a descriptor of its own; this holds the
+ * rewrite to not depending on more than that.) */
+START_TEST(passed_pieces_set_aside)
+{
+    static const int sendfile_only[] = { K_FILE_SENDFILE };
+    size_t len = 0, n = 3 * RAI_REWRITE_PASS_FILE_BYTES;
+    char *page = malloc(n + 31000);
+    h_plan_t pl;
+
+    while (len < n) {
+        len += (size_t)sprintf(page + len, "<rai-widget a=%zu>", len);
+        memset(page + len, 'x', 30000);
+        len += 30000;
+    }
+    page[len] = '\0';
+    plan_init(&pl);
+    pl.kinds = sendfile_only;
+    pl.nkinds = 1;
+    pl.setaside = 1;
+    run_checked(page, len, &pl);
+    ck_assert_uint_ge(res.npass, 3);
+    ck_assert_uint_gt(res.file_passed, len / 2);
+    free(page);
+}
+END_TEST
+
 /* A read error is returned, whether or not a tag is held. */
 START_TEST(read_error)
 {
@@ -627,6 +656,7 @@ static Suite *rewrite_suite(void)
     tcase_add_test(tc, scripts_reported);
     tcase_add_test(tc, pass_bytes_bounded);
     tcase_add_test(tc, fresh_file_is_read);
+    tcase_add_test(tc, passed_pieces_set_aside);
     tcase_add_test(tc, read_error);
     tcase_add_test(tc, flush_from_hook);
     tcase_add_test(tc, slow_bucket_flushes_first);
