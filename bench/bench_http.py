@@ -411,8 +411,9 @@ def main():
             calls, ok = api_calls(root / ("calls-" + cache), standin, cache)
             print("  %-18s %5d API calls, %d of %d pages with a token" % (label, calls, ok,
                                                                           VIEWS))
-        print("  (more than %d with the cache on: a user's first views in two processes at"
-              " once;\n   single flight is per process)" % USERS)
+            if cache != "none" and calls > USERS:
+                print("  (more than one call per user with the cache on: single flight"
+                      " did not hold)")
         print("== side by side: one httpd per variant (event MPM, 2 children) on CPU %s, "
               "wrk -t1 -c16 -d%ds --latency\n   on CPU %s, %d interleaved rounds, medians; "
               "identity from a header (X-User: alice),\n   token cache and scan cache warm"
