@@ -311,10 +311,10 @@ int rai_embed_backoff_success(server_rec *s);
 /* A copy of the server's back-off state; 0 when it has none. */
 int rai_embed_backoff_state(server_rec *s, rai_backoff_t *copy);
 /* Single flight across children (rai_claim.c): take, look, give up. */
-int rai_embed_claim_take(const char *key, apr_interval_time_t hold,
+int rai_embed_claim_take(apr_uint64_t id, apr_interval_time_t hold,
                          apr_time_t *owned);
-rai_claim_state_e rai_embed_claim_state(const char *key);
-void rai_embed_claim_release(const char *key, apr_time_t owned, int failed);
+rai_claim_state_e rai_embed_claim_state(apr_uint64_t id);
+void rai_embed_claim_release(apr_uint64_t id, apr_time_t owned, int failed);
 
 /* --- mod_rai_embed_metrics.c: counters shared by all children -------- */
 

@@ -196,10 +196,10 @@ int rai_embed_backoff_state(server_rec *s, rai_backoff_t *copy)
 }
 
 /* Single flight across children: 1 when this child may ask the API for
- * key (then *owned goes to rai_embed_claim_release), 0 when another child
+ * the identity whose claim id is id (rai_claim_id) (then *owned goes to rai_embed_claim_release), 0 when another child
  * is asking it now.  Without the shared memory, or when the lock fails,
  * every child may ask. */
-int rai_embed_claim_take(const char *key, apr_interval_time_t hold,
+int rai_embed_claim_take(apr_uint64_t id, apr_interval_time_t hold,
                          apr_time_t *owned)
 {
     int lead;
@@ -209,13 +209,12 @@ int rai_embed_claim_take(const char *key, apr_interval_time_t hold,
         || apr_global_mutex_lock(rai_embed_backoff_mutex) != APR_SUCCESS) {
         return 1;
     }
-    lead = rai_claim_take(rai_embed_claims, rai_claim_id(key), apr_time_now(),
-                          hold, owned);
+    lead = rai_claim_take(rai_embed_claims, id, apr_time_now(), hold, owned);
     apr_global_mutex_unlock(rai_embed_backoff_mutex);
     return lead;
 }
 
-rai_claim_state_e rai_embed_claim_state(const char *key)
+rai_claim_state_e rai_embed_claim_state(apr_uint64_t id)
 {
     rai_claim_state_e state;
 
@@ -223,17 +222,17 @@ rai_claim_state_e rai_embed_claim_state(const char *key)
         || apr_global_mutex_lock(rai_embed_backoff_mutex) != APR_SUCCESS) {
         return RAI_CLAIM_NONE;
     }
-    state = rai_claim_state(rai_embed_claims, rai_claim_id(key), apr_time_now());
+    state = rai_claim_state(rai_embed_claims, id, apr_time_now());
     apr_global_mutex_unlock(rai_embed_backoff_mutex);
     return state;
 }
 
-void rai_embed_claim_release(const char *key, apr_time_t owned, int failed)
+void rai_embed_claim_release(apr_uint64_t id, apr_time_t owned, int failed)
 {
     if (!owned || !rai_embed_claims
         || apr_global_mutex_lock(rai_embed_backoff_mutex) != APR_SUCCESS) {
         return;
     }
-    rai_claim_release(rai_embed_claims, rai_claim_id(key), owned, failed);
+    rai_claim_release(rai_embed_claims, id, owned, failed);
     apr_global_mutex_unlock(rai_embed_backoff_mutex);
 }

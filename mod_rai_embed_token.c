@@ -171,8 +171,8 @@ static int rai_embed_call_api(request_rec *r, rai_embed_server_conf *sconf,
  * has no token all the same (it failed to keep it, or the child died):
  * the caller may claim the call itself. */
 static int rai_embed_await_child(request_rec *r, rai_embed_server_conf *sconf,
-                                 const char *key, apr_time_t deadline,
-                                 rai_token_t *token)
+                                 const char *key, apr_uint64_t id,
+                                 apr_time_t deadline, rai_token_t *token)
 {
     apr_interval_time_t nap = apr_time_from_msec(2);
 
@@ -190,7 +190,7 @@ static int rai_embed_await_child(request_rec *r, rai_embed_server_conf *sconf,
         if (rai_embed_cache_lookup(r, sconf, key, token)) {
             return 1;
         }
-        state = rai_embed_claim_state(key);
+        state = rai_embed_claim_state(id);
         if (state == RAI_CLAIM_FAILED) {
             return -1;
         }
@@ -261,6 +261,7 @@ static void rai_embed_token_for(request_rec *r, rai_embed_server_conf *sconf,
     }
     else {
         apr_time_t deadline = apr_time_now() + wait;
+        apr_uint64_t id = rai_claim_id(key);
         int got = 0;
 
         /* one child asks.  When its claim goes without a token in the
@@ -268,8 +269,8 @@ static void rai_embed_token_for(request_rec *r, rai_embed_server_conf *sconf,
          * not keep the next one either: each waiting page asks at once,
          * as without single flight, rather than in turn */
         if (rai_embed_cache_enabled(sconf->cache)
-            && !rai_embed_claim_take(key, wait, &owned)) {
-            got = rai_embed_await_child(r, sconf, key, deadline,
+            && !rai_embed_claim_take(id, wait, &owned)) {
+            got = rai_embed_await_child(r, sconf, key, id, deadline,
                                         &result->token);
             if (got > 0) {
                 result->outcome = RAI_EMBED_OUTCOME_CACHED;
@@ -284,7 +285,7 @@ static void rai_embed_token_for(request_rec *r, rai_embed_server_conf *sconf,
             if (rai_embed_call_api(r, sconf, endpoint, identity, key, result)) {
                 result->outcome = RAI_EMBED_OUTCOME_FETCHED;
             }
-            rai_embed_claim_release(key, owned,
+            rai_embed_claim_release(id, owned,
                                     result->outcome == RAI_EMBED_OUTCOME_FAILED);
         }
     }

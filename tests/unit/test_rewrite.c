@@ -353,21 +353,41 @@ START_TEST(scripts_reported)
 }
 END_TEST
 
+/* A page of at least n bytes (malloc'd, NUL-terminated, length in *len):
+ * widgets with gap bytes of text after each. */
+static char *spaced_page(size_t n, size_t gap, size_t *len)
+{
+    char *page = malloc(n + gap + 64);
+
+    *len = 0;
+    while (*len < n) {
+        *len += (size_t)sprintf(page + *len, "<rai-widget n=%zu>", *len);
+        memset(page + *len, 'x', gap);
+        *len += gap;
+    }
+    page[*len] = '\0';
+    return page;
+}
+
+/* A plan whose every bucket is of a file the core would send by sendfile. */
+static void plan_sendfile(h_plan_t *pl)
+{
+    static const int sendfile_only[] = { K_FILE_SENDFILE };
+
+    plan_init(pl);
+    pl->kinds = sendfile_only;
+    pl->nkinds = 1;
+}
+
 /* A 1 MB page: passed on in many pieces of about 64 KiB at most. */
 START_TEST(pass_bytes_bounded)
 {
-    size_t n = 1024 * 1024, len = 0, bucket = 8000, cuts[200];
-    char *page = malloc(n + 2000);
+    size_t n = 1024 * 1024, len, bucket = 8000, cuts[200];
+    char *page = spaced_page(n, 900, &len);
     h_plan_t pl;
     int i, ncuts = 0, wide;
     size_t bound;
 
-    while (len < n) {
-        len += (size_t)sprintf(page + len, "<rai-widget n=%zu>", len);
-        memset(page + len, 'x', 900);
-        len += 900;
-    }
-    page[len] = '\0';
     for (i = 0; i < 200 && (size_t)(i + 1) * bucket < len; i++) {
         cuts[ncuts++] = (size_t)(i + 1) * bucket;
     }
@@ -404,26 +424,19 @@ END_TEST
  * goes out is what was scanned.  Same output either way. */
 START_TEST(fresh_file_is_read)
 {
-    static const int sendfile_only[] = { K_FILE_SENDFILE };
-    char page[60000];
-    size_t len = 0;
-    h_plan_t pl;
-
+    size_t len;
     /* pieces longer than a bucket's worth between the widgets: those
      * would go out as files */
-    while (len < sizeof(page) - 12000) {
-        len += (size_t)sprintf(page + len, "<rai-widget a=1><p>%zu</p>", len);
-        memset(page + len, 'x', 10000);
-        len += 10000;
-    }
-    plan_init(&pl);
-    pl.kinds = sendfile_only;
-    pl.nkinds = 1;
+    char *page = spaced_page(48000, 10000, &len);
+    h_plan_t pl;
+
+    plan_sendfile(&pl);
     run_checked(page, len, &pl);
     ck_assert_uint_gt(res.file_passed, len / 2);
     pl.fresh_files = 1;
     run_checked(page, len, &pl);
     ck_assert_uint_eq(res.file_passed, 0);
+    free(page);
 }
 END_TEST
 
@@ -434,20 +447,11 @@ END_TEST
  * rewrite to not depending on more than that.) */
 START_TEST(passed_pieces_set_aside)
 {
-    static const int sendfile_only[] = { K_FILE_SENDFILE };
-    size_t len = 0, n = 3 * RAI_REWRITE_PASS_FILE_BYTES;
-    char *page = malloc(n + 31000);
+    size_t len;
+    char *page = spaced_page(3 * RAI_REWRITE_PASS_FILE_BYTES, 30000, &len);
     h_plan_t pl;
 
-    while (len < n) {
-        len += (size_t)sprintf(page + len, "<rai-widget a=%zu>", len);
-        memset(page + len, 'x', 30000);
-        len += 30000;
-    }
-    page[len] = '\0';
-    plan_init(&pl);
-    pl.kinds = sendfile_only;
-    pl.nkinds = 1;
+    plan_sendfile(&pl);
     pl.setaside = 1;
     run_checked(page, len, &pl);
     ck_assert_uint_ge(res.npass, 3);
