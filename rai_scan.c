@@ -296,10 +296,17 @@ static int rai_scan_best_impl(void)
 #endif
 }
 
+#if RAI_SCAN_X86
+static void rai_scan_block_tables(void);
+#endif
+
 /* At load time, before any thread can scan. */
 __attribute__((constructor))
 static void rai_scan_pick_impl(void)
 {
+#if RAI_SCAN_X86
+    rai_scan_block_tables();
+#endif
     rai_scan_impl = rai_scan_best_impl();
 }
 
@@ -362,6 +369,399 @@ size_t rai_scan_find(int impl, const unsigned char *p, size_t n,
 }
 
 /* ------------------------------------------------------------------ */
+/* Block mode: text and ordinary tags, 64 bytes at a time.              */
+/*                                                                      */
+/* In the data state outside foreign content, most of a page is text    */
+/* and tags whose names matter to no one (p, a, code, </li>, ...).      */
+/* Block mode turns 64 bytes into bit masks (one bit per byte: '<', '>', */
+/* quotes, '=', '/', whitespace; "the next byte can open a tag"; "the    */
+/* next two bytes could start a name that matters") and works out every */
+/* tag in them at once, with integer arithmetic instead of a branch per */
+/* byte or per tag:                                                     */
+/*                                                                      */
+/* - An opener is a '<' followed by a letter, '/', '!' or '?'.  If no   */
+/*   quoted value holds a '>', the first opener after each '>' (or at   */
+/*   the block's start, which is in the data state) opens a tag and the */
+/*   first '>' after it ends the tag: "the first bit of one mask at or  */
+/*   after each bit of another" is one addition (first_after).          */
+/* - Then the block is checked, exactly, for what the tokenizer would do */
+/*   with the quotes in those tags: they pair up (prefix XOR; quotes of  */
+/*   the other kind only inside values), none is open at a tag's '>',    */
+/*   every opening quote follows an '=' that follows an attribute name, */
+/*   which follows whitespace inside the tag, and no other '=' stands    */
+/*   outside a value.  Under those conditions the tokenizer opens a      */
+/*   quoted value at each opening quote and at nothing else, so its tags */
+/*   end where the masks say (docs/DESIGN-NOTES.md has the argument).    */
+/* - A tag whose first two name bytes could start a raw-text element,   */
+/*   svg, math or a widget (a superset, from nibble tables), and any    */
+/*   "<!", end the block just before their '<': the states read them,   */
+/*   and block mode starts again, in the data state, after them.        */
+/*                                                                      */
+/* What the check refuses (an unquoted value with '=', a quote in a     */
+/* name, a DOCTYPE with its identifiers, a tag longer than a block) the */
+/* states read, and block mode waits for the next 64 bytes.  The        */
+/* portable build has no block mode.                                    */
+
+#if RAI_SCAN_X86
+#include <stdint.h>
+
+/* Bytes a block needs: 64, and two more to see what follows a '<'. */
+#define RAI_SCAN_BLOCK 64
+#define RAI_SCAN_BLOCK_SPAN (RAI_SCAN_BLOCK + 2)
+
+/* Byte classes by nibble tables (class = lo[c & 15] & hi[c >> 4]). */
+#define RAI_K_LT   0x80
+#define RAI_K_GT   0x40
+#define RAI_K_DQ   0x20
+#define RAI_K_SQ   0x10
+#define RAI_K_EQ   0x08
+#define RAI_K_SL   0x04
+#define RAI_K_WS0  0x02         /* \t \n \f \r */
+#define RAI_K_WS2  0x01         /* ' ' */
+static const unsigned char rai_scan_cls_lo[16] = {
+    RAI_K_WS2, 0, RAI_K_DQ, 0, 0, 0, 0, RAI_K_SQ,
+    0, RAI_K_WS0, RAI_K_WS0, 0, RAI_K_WS0 | RAI_K_LT, RAI_K_WS0 | RAI_K_EQ,
+    RAI_K_GT, RAI_K_SL
+};
+static const unsigned char rai_scan_cls_hi[16] = {
+    RAI_K_WS0, 0, RAI_K_WS2 | RAI_K_SL | RAI_K_DQ | RAI_K_SQ,
+    RAI_K_GT | RAI_K_EQ | RAI_K_LT
+};
+
+/* The byte after a '<': bits 0-6 for names that start with s, t, x, i,
+ * n, p, m, bit 7 for '!' (first); the byte after that: bits 0-6 for
+ * the second letters of script/style/svg, textarea/title, xmp, iframe,
+ * noembed/noframes/noscript, plaintext and math, bit 7 for any byte
+ * (second).  A pair matters when first & second is not 0; as nibble
+ * tables the second sets grow a little (a superset: harmless). */
+static unsigned char rai_scan_first_lo[16], rai_scan_first_hi[16];
+static unsigned char rai_scan_second_lo[16], rai_scan_second_hi[16];
+
+static void rai_scan_nibbles(unsigned char *lo, unsigned char *hi,
+                             unsigned char c, unsigned char bit)
+{
+    lo[c & 15] |= bit;
+    hi[c >> 4] |= bit;
+}
+
+static void rai_scan_block_tables(void)
+{
+    static const char *const groups[] = {
+        "sctv", "tei", "xm", "if", "no", "pl", "ma"
+    };
+    unsigned int g, k;
+    const char *s;
+
+    for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+        unsigned char bit = (unsigned char)(1u << g), f = (unsigned char)groups[g][0];
+
+        rai_scan_nibbles(rai_scan_first_lo, rai_scan_first_hi, f, bit);
+        rai_scan_nibbles(rai_scan_first_lo, rai_scan_first_hi, f - 0x20, bit);
+        for (s = groups[g] + 1; *s; s++) {
+            rai_scan_nibbles(rai_scan_second_lo, rai_scan_second_hi,
+                             (unsigned char)*s, bit);
+            rai_scan_nibbles(rai_scan_second_lo, rai_scan_second_hi,
+                             (unsigned char)(*s - 0x20), bit);
+        }
+    }
+    rai_scan_nibbles(rai_scan_first_lo, rai_scan_first_hi, '!', 0x80);
+    for (k = 0; k < 16; k++) {
+        rai_scan_second_lo[k] |= 0x80;
+        rai_scan_second_hi[k] |= 0x80;
+    }
+}
+
+/* The per-scan table of the byte after a '<' (rai_scan_t.block_lo/hi):
+ * bits 0-3 for the widgets' initials (three exactly, the rest share bit
+ * 3), bits 4-7 for "can open a tag": letters (two bits: 0x41-0x4F and
+ * 0x61-0x6F; 0x50-0x5A and 0x70-0x7A), '/' and '!', '?'. */
+#define RAI_K_OPENS 0xF0
+static void rai_scan_block_init(rai_scan_t *scan)
+{
+    unsigned int k, n = 0;
+
+    memset(scan->block_lo, 0, sizeof(scan->block_lo));
+    memset(scan->block_hi, 0, sizeof(scan->block_hi));
+    for (k = 0; k < 16; k++) {
+        scan->block_lo[k] = (unsigned char)((k >= 1 ? 0x10 : 0) | (k <= 10 ? 0x20 : 0)
+                                            | (k == 1 || k == 15 ? 0x40 : 0)
+                                            | (k == 15 ? 0x80 : 0));
+    }
+    scan->block_hi[4] = scan->block_hi[6] = 0x10;
+    scan->block_hi[5] = scan->block_hi[7] = 0x20;
+    scan->block_hi[2] = 0x40;       /* '!' 0x21, '/' 0x2f */
+    scan->block_hi[3] = 0x80;       /* '?' 0x3f */
+    for (k = 0; k < 26; k++) {
+        if (scan->initials >> k & 1) {
+            unsigned char bit = (unsigned char)(1u << (n < 3 ? n : 3));
+
+            rai_scan_nibbles(scan->block_lo, scan->block_hi,
+                             (unsigned char)('a' + k), bit);
+            rai_scan_nibbles(scan->block_lo, scan->block_hi,
+                             (unsigned char)('A' + k), bit);
+            n++;
+        }
+    }
+}
+
+typedef struct {
+    uint64_t lt, gt, dq, sq, eq, ws, sl;
+    uint64_t op;                /* the next byte can open a tag */
+    uint64_t cand;              /* the next two could start a name that matters */
+} rai_scan_masks_t;
+
+/* Bits [0, n) */
+static inline uint64_t rai_scan_below(unsigned int n)
+{
+    return n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+}
+
+static inline uint64_t rai_scan_prefix_xor(uint64_t x)
+{
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    return x;
+}
+
+/* For each bit of seeds, the first bit of to at or after it: a carry
+ * that starts at a seed runs over the bits that are not in to and stops
+ * at (sets) the first that is. */
+static inline uint64_t rai_scan_first_after(uint64_t seeds, uint64_t to)
+{
+    uint64_t t = ~to;
+
+    return (seeds & to) | ((t + (seeds & t)) & to);
+}
+
+/* Judges one block (in the data state at its first byte, outside
+ * foreign content): returns how many of its bytes are read, ending in
+ * the data state; *stop: 0 to go on, 1 when a tag that matters starts
+ * there, 2 when the check refused the block (0 bytes read). */
+static inline __attribute__((always_inline))
+unsigned int rai_scan_block_judge(const rai_scan_masks_t *m, int *stop)
+{
+    uint64_t open = m->lt & m->op, real, ends, lim, in_tag, qd, qs, pd, ps;
+    uint64_t px, q, opening, content, eq_out, nm, starts, seeded, c;
+    unsigned int limit, last;
+    int ok_d, ok_s, bad;
+
+    real = rai_scan_first_after((m->gt << 1) | 1, open);
+    ends = rai_scan_first_after(real << 1, m->gt);
+    last = 63 - (unsigned int)__builtin_clzll(real | 1);
+    /* a tag that goes on past the block ends it at its '<' */
+    limit = (real && !(ends >> last)) ? last : RAI_SCAN_BLOCK;
+    c = real & m->cand & rai_scan_below(limit);
+    *stop = 0;
+    if (c) {
+        limit = (unsigned int)__builtin_ctzll(c);
+        *stop = 1;
+    }
+    lim = rai_scan_below(limit);
+    real &= lim;
+    ends &= lim;
+    in_tag = (ends - real) | ends;
+    qd = m->dq & in_tag;
+    qs = m->sq & in_tag;
+    pd = rai_scan_prefix_xor(qd);
+    ps = rai_scan_prefix_xor(qs);
+    ok_d = !(pd & ends) && !(qs & ~(pd & ~qd));
+    ok_s = !(ps & ends) && !(qd & ~(ps & ~qs));
+    px = ok_d ? pd : ps;
+    q = ok_d ? qd : qs;
+    opening = q & px;
+    content = px & ~q;
+    eq_out = m->eq & in_tag & ~content;
+    nm = in_tag & ~(m->ws | m->sl | m->gt | m->eq | m->dq | m->sq | content);
+    starts = nm & ~(nm << 1) & ((m->ws & in_tag) << 1);
+    seeded = ((nm + starts) ^ nm) & nm;
+    bad = !(ok_d | ok_s) | ((eq_out << 1) != opening) | ((opening & 3) != 0)
+          | (((opening >> 2) & ~seeded) != 0);
+    if (bad && (qd | qs)) {
+        *stop = 2;
+        return 0;
+    }
+    return limit;
+}
+
+static inline uint64_t rai_scan_bits16(__m128i x)
+{
+    return (uint64_t)(unsigned int)_mm_movemask_epi8(x);
+}
+
+/* SSE2 has no byte shuffle: compares, and the names looked up a byte at
+ * a time (the same tables). */
+static void rai_scan_masks_sse2(const rai_scan_t *scan, const unsigned char *p,
+                                rai_scan_masks_t *m)
+{
+    const __m128i lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'),
+                  dq = _mm_set1_epi8('"'), sq = _mm_set1_epi8('\''),
+                  eq = _mm_set1_epi8('='), sl = _mm_set1_epi8('/'),
+                  sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t'),
+                  nl = _mm_set1_epi8('\n'), ff = _mm_set1_epi8('\f'),
+                  cr = _mm_set1_epi8('\r'), bang = _mm_set1_epi8('!'),
+                  qm = _mm_set1_epi8('?'), x20 = _mm_set1_epi8(0x20),
+                  a = _mm_set1_epi8('a'), z = _mm_set1_epi8(25);
+    uint64_t r;
+    unsigned int k;
+
+    memset(m, 0, sizeof(*m));
+    for (k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        __m128i n = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k + 1));
+        __m128i w = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, tab)),
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, ff)),
+                         _mm_cmpeq_epi8(v, cr)));
+        __m128i l = _mm_sub_epi8(_mm_or_si128(n, x20), a);
+        __m128i o = _mm_or_si128(
+            _mm_cmpeq_epi8(_mm_min_epu8(l, z), l),
+            _mm_or_si128(_mm_cmpeq_epi8(n, sl),
+                         _mm_or_si128(_mm_cmpeq_epi8(n, bang), _mm_cmpeq_epi8(n, qm))));
+        unsigned int sh = 16 * k;
+
+        m->lt |= rai_scan_bits16(_mm_cmpeq_epi8(v, lt)) << sh;
+        m->gt |= rai_scan_bits16(_mm_cmpeq_epi8(v, gt)) << sh;
+        m->dq |= rai_scan_bits16(_mm_cmpeq_epi8(v, dq)) << sh;
+        m->sq |= rai_scan_bits16(_mm_cmpeq_epi8(v, sq)) << sh;
+        m->eq |= rai_scan_bits16(_mm_cmpeq_epi8(v, eq)) << sh;
+        m->sl |= rai_scan_bits16(_mm_cmpeq_epi8(v, sl)) << sh;
+        m->ws |= rai_scan_bits16(w) << sh;
+        m->op |= rai_scan_bits16(o) << sh;
+    }
+    for (r = m->lt & m->op; r; r &= r - 1) {
+        unsigned int at = (unsigned int)__builtin_ctzll(r);
+        unsigned char c1 = p[at + 1], c2 = p[at + 2];
+
+        if ((rai_scan_first_lo[c1 & 15] & rai_scan_first_hi[c1 >> 4]
+             & rai_scan_second_lo[c2 & 15] & rai_scan_second_hi[c2 >> 4])
+            || (scan->block_lo[c1 & 15] & scan->block_hi[c1 >> 4] & 0x0F)) {
+            m->cand |= (uint64_t)1 << at;
+        }
+    }
+}
+
+__attribute__((target("avx2")))
+static inline __m256i rai_scan_table32(const unsigned char *t)
+{
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)t));
+}
+
+/* Bits of the bytes where x & bit is not 0 */
+__attribute__((target("avx2")))
+static inline uint64_t rai_scan_any32(__m256i x, __m256i bit)
+{
+    return (uint64_t)(unsigned int)~_mm256_movemask_epi8(
+        _mm256_cmpeq_epi8(_mm256_and_si256(x, bit), _mm256_setzero_si256()));
+}
+
+__attribute__((target("avx2")))
+static inline uint64_t rai_scan_top32(__m256i x)
+{
+    return (uint64_t)(unsigned int)_mm256_movemask_epi8(x);
+}
+
+__attribute__((target("avx2")))
+static inline __m256i rai_scan_lookup32(__m256i lo, __m256i hi, __m256i v)
+{
+    const __m256i f = _mm256_set1_epi8(0x0F);
+
+    return _mm256_and_si256(
+        _mm256_shuffle_epi8(lo, _mm256_and_si256(v, f)),
+        _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), f)));
+}
+
+__attribute__((target("avx2")))
+static inline __attribute__((always_inline))
+void rai_scan_masks_avx2(const rai_scan_t *scan, const unsigned char *p,
+                         rai_scan_masks_t *m)
+{
+    const __m256i cls_lo = rai_scan_table32(rai_scan_cls_lo),
+                  cls_hi = rai_scan_table32(rai_scan_cls_hi),
+                  f_lo = rai_scan_table32(rai_scan_first_lo),
+                  f_hi = rai_scan_table32(rai_scan_first_hi),
+                  s_lo = rai_scan_table32(rai_scan_second_lo),
+                  s_hi = rai_scan_table32(rai_scan_second_hi),
+                  b_lo = rai_scan_table32(scan->block_lo),
+                  b_hi = rai_scan_table32(scan->block_hi),
+                  ws = _mm256_set1_epi8(RAI_K_WS0 | RAI_K_WS2),
+                  opens = _mm256_set1_epi8((char)RAI_K_OPENS),
+                  initials = _mm256_set1_epi8(0x0F);
+    unsigned int k;
+
+    for (k = 0; k < 2; k++) {
+        const unsigned char *at = p + 32 * k;
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)at);
+        __m256i n1 = _mm256_loadu_si256((const __m256i *)(const void *)(at + 1));
+        __m256i n2 = _mm256_loadu_si256((const __m256i *)(const void *)(at + 2));
+        __m256i cls = rai_scan_lookup32(cls_lo, cls_hi, v);
+        __m256i b = rai_scan_lookup32(b_lo, b_hi, n1);
+        __m256i pair = _mm256_or_si256(
+            _mm256_and_si256(rai_scan_lookup32(f_lo, f_hi, n1),
+                             rai_scan_lookup32(s_lo, s_hi, n2)),
+            _mm256_and_si256(b, initials));
+        unsigned int sh = 32 * k;
+        uint64_t lt = rai_scan_top32(cls) << sh;
+        uint64_t gt = rai_scan_top32(_mm256_slli_epi16(cls, 1)) << sh;
+        uint64_t dq = rai_scan_top32(_mm256_slli_epi16(cls, 2)) << sh;
+        uint64_t sq = rai_scan_top32(_mm256_slli_epi16(cls, 3)) << sh;
+        uint64_t eq = rai_scan_top32(_mm256_slli_epi16(cls, 4)) << sh;
+        uint64_t sl = rai_scan_top32(_mm256_slli_epi16(cls, 5)) << sh;
+        uint64_t w = rai_scan_any32(cls, ws) << sh;
+        uint64_t op = rai_scan_any32(b, opens) << sh;
+        uint64_t cand = rai_scan_any32(pair, _mm256_set1_epi8(-1)) << sh;
+
+        if (k == 0) {
+            m->lt = lt; m->gt = gt; m->dq = dq; m->sq = sq; m->eq = eq;
+            m->sl = sl; m->ws = w; m->op = op; m->cand = cand;
+        }
+        else {
+            m->lt |= lt; m->gt |= gt; m->dq |= dq; m->sq |= sq; m->eq |= eq;
+            m->sl |= sl; m->ws |= w; m->op |= op; m->cand |= cand;
+        }
+    }
+}
+
+/* Block mode from in[i], in the data state outside foreign content, for
+ * as long as RAI_SCAN_BLOCK_SPAN bytes are left.  Returns where the
+ * states take over (in the data state); *skip: the first offset at which
+ * block mode may be tried again. */
+#define RAI_SCAN_BLOCKS(suffix, target)                                   \
+target                                                                    \
+static size_t rai_scan_blocks_##suffix(const rai_scan_t *scan,            \
+                                       const unsigned char *in, size_t i, \
+                                       size_t len, size_t *skip)          \
+{                                                                         \
+    while (len - i >= RAI_SCAN_BLOCK_SPAN) {                              \
+        rai_scan_masks_t m;                                               \
+        unsigned int done;                                                \
+        int stop;                                                         \
+                                                                          \
+        rai_scan_masks_##suffix(scan, in + i, &m);                        \
+        done = rai_scan_block_judge(&m, &stop);                           \
+        i += done;                                                        \
+        if (stop) {                                                       \
+            if (stop == 2) {                                              \
+                *skip = i + RAI_SCAN_BLOCK;     /* refused */             \
+            }                                                             \
+            return i;                                                     \
+        }                                                                 \
+        if (done == 0) {                                                  \
+            *skip = i + 1;      /* one tag longer than a block */         \
+            return i;                                                     \
+        }                                                                 \
+    }                                                                     \
+    return i;                                                             \
+}
+
+RAI_SCAN_BLOCKS(sse2, )
+RAI_SCAN_BLOCKS(avx2, __attribute__((target("avx2"))))
+#endif
+
+/* ------------------------------------------------------------------ */
 
 void rai_scan_init(rai_scan_t *scan, const rai_scan_elements_t *elements)
 {
@@ -376,6 +776,9 @@ void rai_scan_init(rai_scan_t *scan, const rai_scan_elements_t *elements)
             scan->initials |= 1u << (first - 'a');
         }
     }
+#if RAI_SCAN_X86
+    rai_scan_block_init(scan);
+#endif
 }
 
 void rai_scan_report_scripts(rai_scan_t *scan, int on)
@@ -848,9 +1251,10 @@ size_t rai_scan_next(rai_scan_t *scan, const char *buf, size_t len)
 {
     const unsigned char *in = (const unsigned char *)buf;
     const int impl = rai_scan_impl;
-    size_t i = 0;
+    size_t i = 0, skip = 0;
     unsigned char c;
 
+    (void)skip;
     if (len == 0) {
         return 0;
     }
@@ -889,6 +1293,14 @@ size_t rai_scan_next(rai_scan_t *scan, const char *buf, size_t len)
     }
 
 data:
+#if RAI_SCAN_X86
+    if (impl != RAI_SCAN_IMPL_PORTABLE && i >= skip && !scan->depth
+        && len - i >= RAI_SCAN_BLOCK_SPAN) {
+        i = impl == RAI_SCAN_IMPL_AVX2
+            ? rai_scan_blocks_avx2(scan, in, i, len, &skip)
+            : rai_scan_blocks_sse2(scan, in, i, len, &skip);
+    }
+#endif
     RAI_FIND('<', RAI_S_DATA);
     RAI_ADVANCE(RAI_S_TAG_OPEN);
 

@@ -75,6 +75,8 @@ typedef struct {
     char name[RAI_SCAN_NAME_MAX];
     char attr[RAI_SCAN_FRAME_NAME];
     rai_scan_frame_t frames[RAI_SCAN_FOREIGN_MAX];
+    /* block mode's table of the byte after a '<' (rai_scan.c) */
+    unsigned char block_lo[16], block_hi[16];
 } rai_scan_t;
 
 void rai_scan_init(rai_scan_t *scan, const rai_scan_elements_t *elements);

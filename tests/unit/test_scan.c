@@ -1620,6 +1620,161 @@ START_TEST(test_impls_agree)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------ */
+/* Block mode (rai_scan.c): 64 bytes judged at once.  Each snippet is     */
+/* put at every offset of a block, between text, and must come out as    */
+/* the model reads it, whole and at every cut, with every implementation. */
+
+static const char *const block_snippets[] = {
+    /* a quote a tokenizer does not open, paired with one it does */
+    "<a=\"x y=\"><rai-widget>\">",
+    " <a=\"x y=\"><rai-widget>\">",
+    "<a b=c=\"x y=\"><rai-widget>\">",
+    "<a =\"x y=\"><rai-widget>\">",
+    "<a b=\"c\"=\"x y=\"><rai-widget>\">",
+    "<a b= =\"x y=\"><rai-widget>\">",
+    "<a b=\"x\"c=\"y><rai-widget>\">",
+    "<a/b=\"x y=\"><rai-widget>\">",
+    "<a\vb=\"x y=\"><rai-widget>\">",
+    "<a b'c=\"x y=\"><rai-widget>\">",
+    "<a b\"c='x y='><rai-widget>'>",
+    "<a bx\"y z=\"><rai-widget>\">",
+    "<a b\"c d=\"><rai-widget>\">",
+    "<a b x'y z='><rai-widget>'>",
+    /* quotes of the other kind, inside values and out */
+    "<a b='x\"y' c=\">\"><rai-widget>\">",
+    "<a b=\"it's\" c='>'><rai-widget>'>",
+    "<a b='\"' c=\">\"><rai-widget>",
+    "<a b=\"'\" c='>'><rai-widget>",
+    "<a b='>' c=\"x\"><rai-widget>",
+    /* '>' in values, spaces around '=', other whitespace */
+    "<a b=\"x>y\"><rai-widget>",
+    "<a b ='x>y'><rai-widget>",
+    "<a b= \"x>y\"><rai-widget>",
+    "<a\tb=\"x>y\"\nc=\"<rai-widget>\"\fd='>'\re=\"\"><rai-widget>",
+    "<a b=\"\"c=\"x>y\"><rai-widget>",
+    "<a b=\"x\" =c=\"d>e\"><rai-widget>",
+    "<a b=\"x\" c=\"y\" d=e=\"f>g\"><rai-widget>",
+    "<a{0}b=\"x>y\"><rai-widget>",
+    "<a b=\"x\ny\"><rai-widget>",
+    /* end tags, bogus comments, declarations */
+    "</a b=\"x>y\"><rai-widget>",
+    "</ b=\"x>y\"><rai-widget>",
+    "</>\"<rai-widget>",
+    "<?x b=\"x>y\"><rai-widget>",
+    "<!x b=\"x>y\"><rai-widget>",
+    "<!DOCTYPE html PUBLIC \"-//W3C//DTD>\" \"x\"><rai-widget>",
+    "<!-- <rai-widget> --><rai-widget>",
+    "<!--><rai-widget>",
+    /* text '<', '<' in tags, names that matter */
+    "<<rai-widget>",
+    "< rai-widget><rai-widget>",
+    "<a <rai-widget b=\"x>\"><rai-widget>",
+    "<a>>\"<rai-widget>\"",
+    "<p title=\"<rai-widget>\"><rai-widget>",
+    "<STRONG>x</STRONG><Script><rai-widget></sCript><rai-widget>",
+    "<sTyle><rai-widget></style><rai-widget>",
+    "<svg><rai-widget></svg><rai-widget>",
+    "<math><rai-widget></math><rai-widget>",
+    "<textarea><rai-widget></textarea><title><rai-widget></title><rai-widget>",
+    "<xmp><rai-widget></xmp><iframe><rai-widget></iframe><rai-widget>",
+    "<noscript><rai-widget></noscript><noembed></noembed><rai-widget>",
+    "<RAI-WIDGET><Rai-X-Widget a=\"b\"><rai-widgetry>",
+    "<a href=\"http://example.com/a/very/long/path/that/goes/on/past/one/block/of/64/bytes\"><rai-widget>",
+    "<a href=\"http://example.com/a/very/long/path/that/goes/on/past/one/block/of/64>bytes\"><rai-widget>",
+    "<plaintext><rai-widget>",
+};
+#define NBLOCK_SNIPPETS (sizeof(block_snippets) / sizeof(block_snippets[0]))
+
+/* Scanner and model agree on doc (whole and at every cut, every
+ * implementation); returns 0 and prints the first difference if not. */
+static int block_agrees(const text_t *doc, const char *what)
+{
+    reports_t want = { 0 };
+    int ok = 1;
+
+    rai_model_scan(&default_elements, 0, doc->bytes, doc->len,
+                   model_found_kind, &want);
+    for (int k = 0; k < NIMPLS && ok; k++) {
+        if (!use_impl(impls[k]))
+            continue;
+        for (size_t cut = 0; cut <= doc->len + 1 && ok; cut++) {
+            reports_t got = { 0 };
+
+            /* cut == len + 1: the page whole */
+            scan_reports(doc->bytes, doc->len, &cut, cut <= doc->len, 0, &got);
+            if (!same_reports(&got, &want)) {
+                report_difference(what, doc, &got.at, &want.at);
+                fprintf(stderr, "  (%s, cut at %zu)\n",
+                        rai_scan_impl_name(impls[k]), cut);
+                ok = 0;
+            }
+            reports_free(&got);
+        }
+    }
+    reports_free(&want);
+    rai_scan_force_impl(RAI_SCAN_IMPL_AUTO);
+    return ok;
+}
+
+START_TEST(test_block_snippets)
+{
+    page_t snippet;
+    int failures = 0;
+
+    page_decode(block_snippets[_i], &snippet);      /* for {0} */
+    for (size_t pad = 0; pad < 70; pad++) {
+        text_t doc = { 0 };
+
+        text_append(&doc, "", 0);
+        for (size_t k = 0; k < pad; k++)
+            text_append(&doc, k % 7 == 6 ? " " : "x", 1);
+        text_append(&doc, snippet.input.bytes, snippet.input.len);
+        text_puts(&doc, " then text <p>and <rai-widget> and more text to "
+                        "fill the block after it.</p>");
+        if (!block_agrees(&doc, "block snippet"))
+            failures++;
+        text_free(&doc);
+        if (failures)
+            break;
+    }
+    page_free(&snippet);
+    ck_assert_msg(failures == 0, "block snippet %d differs from the model",
+                  (int)_i);
+}
+END_TEST
+
+/* Long generated pages of tags and attributes: what block mode reads. */
+static const char *const block_fragments[] = {
+    "<a", "<p", "<div", "</a>", "</p>", "<rai-widget", "<rai-x-widget",
+    "<script>", "</script>", "<strong>", "<svg>", "</svg>", "<!--", "-->",
+    " ", " ", " ", "\n", "\t", "/", "=", "=", "\"", "\"", "'", ">", ">", ">",
+    "x", "href", " href=\"", " class='", "\" ", "' ", "\">", "'>", "=\"",
+    "='", "text ", "more text. ", "<", "<?", "</", "<!", "b=c",
+};
+#define NBLOCK_FRAGMENTS (sizeof(block_fragments) / sizeof(block_fragments[0]))
+
+START_TEST(test_block_random)
+{
+    int failures = 0;
+
+    rng_state = 0xb10cb10cULL + (uint64_t)_i;
+    for (int r = 0; r < 400 && failures == 0; r++) {
+        text_t doc = { 0 };
+        size_t nfrag = 20 + rng_next() % 120;
+
+        text_append(&doc, "", 0);
+        for (size_t f = 0; f < nfrag; f++)
+            text_puts(&doc, block_fragments[rng_next() % NBLOCK_FRAGMENTS]);
+        if (!block_agrees(&doc, "block random page"))
+            failures++;
+        text_free(&doc);
+    }
+    ck_assert_msg(failures == 0, "a generated page differs from the model");
+}
+END_TEST
+
 /* The brief's rewrite() helper used directly. */
 START_TEST(test_rewrite_helper)
 {
@@ -1692,6 +1847,12 @@ static Suite *scan_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_model_agrees_with_pages, 0, NPAGES);
     tcase_add_loop_test(tc, test_model_random, 0, 4);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("blocks");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, test_block_snippets, 0, (int)NBLOCK_SNIPPETS);
+    tcase_add_loop_test(tc, test_block_random, 0, 4);
     suite_add_tcase(s, tc);
 
     return s;
