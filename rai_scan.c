@@ -289,8 +289,8 @@ static int rai_scan_best_impl(void)
 {
 #if RAI_SCAN_X86
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") ? RAI_SCAN_IMPL_AVX2
-                                          : RAI_SCAN_IMPL_SSE2;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul")
+           ? RAI_SCAN_IMPL_AVX2 : RAI_SCAN_IMPL_SSE2;
 #else
     return RAI_SCAN_IMPL_PORTABLE;
 #endif
@@ -505,10 +505,24 @@ static void rai_scan_block_init(rai_scan_t *scan)
 }
 
 typedef struct {
-    uint64_t lt, gt, dq, sq, eq, ws, sl;
-    uint64_t op;                /* the next byte can open a tag */
-    uint64_t cand;              /* the next two could start a name that matters */
+    uint64_t open;              /* '<' that can open a tag */
+    uint64_t cand;              /* an opener of a name that may matter */
+    uint64_t gt, dq, sq, eq, ws;
+    uint64_t nn;                /* no attribute-name byte: ws / > = " ' */
 } rai_scan_masks_t;
+
+/* What one block hands the next: the tag it ends in, if any, and the
+ * bits of its last bytes that the next one's checks look back at. */
+typedef struct {
+    size_t tag_at;              /* the '<' of the tag the block ends in */
+    unsigned int tag;           /* the block ends inside that tag */
+    unsigned int inq;           /* ... inside a quoted value of it */
+    unsigned int inq_sq;        /* ... single-quoted */
+    uint64_t eq;                /* bit 0: the last byte is an '=' outside values */
+    uint64_t ws;                /* bit 0: it is whitespace in a tag */
+    uint64_t seeded;            /* bits 0-1: the last two are name bytes
+                                 * of names that follow whitespace */
+} rai_scan_carry_t;
 
 /* Bits [0, n) */
 static inline uint64_t rai_scan_below(unsigned int n)
@@ -516,6 +530,7 @@ static inline uint64_t rai_scan_below(unsigned int n)
     return n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
 }
 
+/* Bit k of the result: the XOR of bits 0..k of x. */
 static inline uint64_t rai_scan_prefix_xor(uint64_t x)
 {
     x ^= x << 1;
@@ -525,6 +540,13 @@ static inline uint64_t rai_scan_prefix_xor(uint64_t x)
     x ^= x << 16;
     x ^= x << 32;
     return x;
+}
+
+__attribute__((target("pclmul,sse2")))
+static inline uint64_t rai_scan_prefix_xor_clmul(uint64_t x)
+{
+    return (uint64_t)_mm_cvtsi128_si64(_mm_clmulepi64_si128(
+        _mm_set_epi64x(0, (long long)x), _mm_set1_epi8(-1), 0));
 }
 
 /* For each bit of seeds, the first bit of to at or after it: a carry
@@ -537,54 +559,94 @@ static inline uint64_t rai_scan_first_after(uint64_t seeds, uint64_t to)
     return (seeds & to) | ((t + (seeds & t)) & to);
 }
 
-/* Judges one block (in the data state at its first byte, outside
- * foreign content): returns how many of its bytes are read, ending in
- * the data state; *stop: 0 to go on, 1 when a tag that matters starts
- * there, 2 when the check refused the block (0 bytes read). */
+/* Judges one block (at the state k hands it).  Returns 0 and updates k
+ * to go on; 1 when a tag that matters starts at *at (the data state
+ * there); 2 when the check refused the block (see rai_scan_blocks). */
 static inline __attribute__((always_inline))
-unsigned int rai_scan_block_judge(const rai_scan_masks_t *m, int *stop)
+int rai_scan_block_judge(const rai_scan_masks_t *m, rai_scan_carry_t *k,
+                         size_t i, int clmul, size_t *at)
 {
-    uint64_t open = m->lt & m->op, real, ends, lim, in_tag, qd, qs, pd, ps;
-    uint64_t px, q, opening, content, eq_out, nm, starts, seeded, c;
-    unsigned int limit, last;
-    int ok_d, ok_s, bad;
+    uint64_t vo = k->tag, real, ends, all, closed, in_tag, lim, qd, qs;
+    uint64_t qk, qo, px, content, opening, eq_out, nm, wsin, starts, seeded;
+    unsigned int last, open_end;
+    int ok = 1;
 
-    real = rai_scan_first_after((m->gt << 1) | 1, open);
-    ends = rai_scan_first_after(real << 1, m->gt);
-    last = 63 - (unsigned int)__builtin_clzll(real | 1);
-    /* a tag that goes on past the block ends it at its '<' */
-    limit = (real && !(ends >> last)) ? last : RAI_SCAN_BLOCK;
-    c = real & m->cand & rai_scan_below(limit);
-    *stop = 0;
-    if (c) {
-        limit = (unsigned int)__builtin_ctzll(c);
-        *stop = 1;
+    real = rai_scan_first_after((m->gt << 1) | (vo ^ 1), m->open);
+    ends = rai_scan_first_after((real << 1) | vo, m->gt);
+    all = real | vo;
+    last = 63 - (unsigned int)__builtin_clzll(all | 1);
+    open_end = all && !(ends >> last);
+    closed = open_end ? all & ~((uint64_t)1 << last) : all;
+    in_tag = (ends - closed) | ends | (open_end ? ~rai_scan_below(last) : 0);
+    lim = ~(uint64_t)0;
+    if (real & m->cand) {
+        unsigned int c = (unsigned int)__builtin_ctzll(real & m->cand);
+
+        lim = rai_scan_below(c);
+        in_tag &= lim;
+        *at = i + c;
     }
-    lim = rai_scan_below(limit);
-    real &= lim;
-    ends &= lim;
-    in_tag = (ends - real) | ends;
     qd = m->dq & in_tag;
     qs = m->sq & in_tag;
-    pd = rai_scan_prefix_xor(qd);
-    ps = rai_scan_prefix_xor(qs);
-    ok_d = !(pd & ends) && !(qs & ~(pd & ~qd));
-    ok_s = !(ps & ends) && !(qd & ~(ps & ~qs));
-    px = ok_d ? pd : ps;
-    q = ok_d ? qd : qs;
-    opening = q & px;
-    content = px & ~q;
-    eq_out = m->eq & in_tag & ~content;
-    nm = in_tag & ~(m->ws | m->sl | m->gt | m->eq | m->dq | m->sq | content);
-    starts = nm & ~(nm << 1) & ((m->ws & in_tag) << 1);
-    seeded = ((nm + starts) ^ nm) & nm;
-    bad = !(ok_d | ok_s) | ((eq_out << 1) != opening) | ((opening & 3) != 0)
-          | (((opening >> 2) & ~seeded) != 0);
-    if (bad && (qd | qs)) {
-        *stop = 2;
-        return 0;
+    if (__builtin_expect(k->inq, 0)) {
+        /* the kind of the value the last block ended in */
+        qk = k->inq_sq ? qs : qd;
+        qo = k->inq_sq ? qd : qs;
+        px = ~(clmul ? rai_scan_prefix_xor_clmul(qk) : rai_scan_prefix_xor(qk));
+        ok = !(px & ends) && !(qo & ~(px & ~qk));
     }
-    return limit;
+    else if (__builtin_expect(!qs, 1)) {
+        qk = qd;
+        px = clmul ? rai_scan_prefix_xor_clmul(qd) : rai_scan_prefix_xor(qd);
+        ok = !(px & ends);
+        k->inq_sq = 0;
+    }
+    else {
+        uint64_t pd = clmul ? rai_scan_prefix_xor_clmul(qd) : rai_scan_prefix_xor(qd);
+        uint64_t ps = clmul ? rai_scan_prefix_xor_clmul(qs) : rai_scan_prefix_xor(qs);
+        int ok_d = !(pd & ends) && !(qs & ~(pd & ~qd));
+        int ok_s = !(ps & ends) && !(qd & ~(ps & ~qs));
+
+        ok = ok_d | ok_s;
+        qk = ok_d ? qd : qs;
+        px = ok_d ? pd : ps;
+        k->inq_sq = !ok_d;
+    }
+    opening = qk & px;
+    content = px & ~qk;
+    /* every '=' outside values comes right before an opening quote, and
+     * every opening quote right after one (a stray '=' starts an unquoted
+     * value: harmless when no quote follows it in its tag, that is when
+     * this block has none in its tags and no tag goes on past it) */
+    eq_out = m->eq & in_tag & ~content;
+    if (((eq_out << 1) | k->eq) != opening
+        && (qd | qs | open_end)) {
+        ok = 0;
+    }
+    /* and that '=' ends an attribute name that follows whitespace inside
+     * the tag (not the tag's own name, not a name right after a value) */
+    nm = in_tag & ~(m->nn | content);
+    wsin = m->ws & in_tag;
+    starts = nm & ((wsin << 1) | k->ws);
+    starts |= nm & k->seeded >> 1 & 1;  /* a seeded name goes on */
+    seeded = ((nm + starts) ^ nm) & nm;
+    if (opening & ~((seeded << 2) | k->seeded)) {
+        ok = 0;
+    }
+    if (!ok) {
+        return 2;
+    }
+    if (lim != ~(uint64_t)0) {
+        return 1;
+    }
+    /* the tag the block ends in: a new one, or the one it began in */
+    k->tag_at = open_end && (last || !vo) ? i + last : k->tag_at;
+    k->tag = open_end;
+    k->inq = open_end & (unsigned int)(px >> 63);
+    k->eq = eq_out >> 63;
+    k->ws = wsin >> 63;
+    k->seeded = seeded >> 62;
+    return 0;
 }
 
 static inline uint64_t rai_scan_bits16(__m128i x)
@@ -621,18 +683,21 @@ static void rai_scan_masks_sse2(const rai_scan_t *scan, const unsigned char *p,
             _mm_cmpeq_epi8(_mm_min_epu8(l, z), l),
             _mm_or_si128(_mm_cmpeq_epi8(n, sl),
                          _mm_or_si128(_mm_cmpeq_epi8(n, bang), _mm_cmpeq_epi8(n, qm))));
+        __m128i g = _mm_cmpeq_epi8(v, gt), d = _mm_cmpeq_epi8(v, dq),
+                s = _mm_cmpeq_epi8(v, sq), e = _mm_cmpeq_epi8(v, eq);
         unsigned int sh = 16 * k;
 
-        m->lt |= rai_scan_bits16(_mm_cmpeq_epi8(v, lt)) << sh;
-        m->gt |= rai_scan_bits16(_mm_cmpeq_epi8(v, gt)) << sh;
-        m->dq |= rai_scan_bits16(_mm_cmpeq_epi8(v, dq)) << sh;
-        m->sq |= rai_scan_bits16(_mm_cmpeq_epi8(v, sq)) << sh;
-        m->eq |= rai_scan_bits16(_mm_cmpeq_epi8(v, eq)) << sh;
-        m->sl |= rai_scan_bits16(_mm_cmpeq_epi8(v, sl)) << sh;
+        m->open |= rai_scan_bits16(_mm_and_si128(_mm_cmpeq_epi8(v, lt), o)) << sh;
+        m->gt |= rai_scan_bits16(g) << sh;
+        m->dq |= rai_scan_bits16(d) << sh;
+        m->sq |= rai_scan_bits16(s) << sh;
+        m->eq |= rai_scan_bits16(e) << sh;
         m->ws |= rai_scan_bits16(w) << sh;
-        m->op |= rai_scan_bits16(o) << sh;
+        m->nn |= rai_scan_bits16(_mm_or_si128(
+                     _mm_or_si128(_mm_or_si128(w, _mm_cmpeq_epi8(v, sl)), g),
+                     _mm_or_si128(_mm_or_si128(d, s), e))) << sh;
     }
-    for (r = m->lt & m->op; r; r &= r - 1) {
+    for (r = m->open; r; r &= r - 1) {
         unsigned int at = (unsigned int)__builtin_ctzll(r);
         unsigned char c1 = p[at + 1], c2 = p[at + 2];
 
@@ -688,8 +753,11 @@ void rai_scan_masks_avx2(const rai_scan_t *scan, const unsigned char *p,
                   b_lo = rai_scan_table32(scan->block_lo),
                   b_hi = rai_scan_table32(scan->block_hi),
                   ws = _mm256_set1_epi8(RAI_K_WS0 | RAI_K_WS2),
+                  nn = _mm256_set1_epi8(0x7F),
                   opens = _mm256_set1_epi8((char)RAI_K_OPENS),
-                  initials = _mm256_set1_epi8(0x0F);
+                  initials = _mm256_set1_epi8(0x0F),
+                  zero = _mm256_setzero_si256();
+    uint64_t r[2][8];
     unsigned int k;
 
     for (k = 0; k < 2; k++) {
@@ -699,66 +767,68 @@ void rai_scan_masks_avx2(const rai_scan_t *scan, const unsigned char *p,
         __m256i n2 = _mm256_loadu_si256((const __m256i *)(const void *)(at + 2));
         __m256i cls = rai_scan_lookup32(cls_lo, cls_hi, v);
         __m256i b = rai_scan_lookup32(b_lo, b_hi, n1);
+        /* an opener: the '<' bit of cls (0x80) where b can open a tag */
+        __m256i op = _mm256_andnot_si256(
+            _mm256_cmpeq_epi8(_mm256_and_si256(b, opens), zero), cls);
         __m256i pair = _mm256_or_si256(
             _mm256_and_si256(rai_scan_lookup32(f_lo, f_hi, n1),
                              rai_scan_lookup32(s_lo, s_hi, n2)),
             _mm256_and_si256(b, initials));
-        unsigned int sh = 32 * k;
-        uint64_t lt = rai_scan_top32(cls) << sh;
-        uint64_t gt = rai_scan_top32(_mm256_slli_epi16(cls, 1)) << sh;
-        uint64_t dq = rai_scan_top32(_mm256_slli_epi16(cls, 2)) << sh;
-        uint64_t sq = rai_scan_top32(_mm256_slli_epi16(cls, 3)) << sh;
-        uint64_t eq = rai_scan_top32(_mm256_slli_epi16(cls, 4)) << sh;
-        uint64_t sl = rai_scan_top32(_mm256_slli_epi16(cls, 5)) << sh;
-        uint64_t w = rai_scan_any32(cls, ws) << sh;
-        uint64_t op = rai_scan_any32(b, opens) << sh;
-        uint64_t cand = rai_scan_any32(pair, _mm256_set1_epi8(-1)) << sh;
 
-        if (k == 0) {
-            m->lt = lt; m->gt = gt; m->dq = dq; m->sq = sq; m->eq = eq;
-            m->sl = sl; m->ws = w; m->op = op; m->cand = cand;
-        }
-        else {
-            m->lt |= lt; m->gt |= gt; m->dq |= dq; m->sq |= sq; m->eq |= eq;
-            m->sl |= sl; m->ws |= w; m->op |= op; m->cand |= cand;
-        }
+        r[k][0] = rai_scan_top32(op);
+        r[k][1] = rai_scan_any32(pair, _mm256_set1_epi8(-1));
+        r[k][2] = rai_scan_top32(_mm256_slli_epi16(cls, 1));
+        r[k][3] = rai_scan_top32(_mm256_slli_epi16(cls, 2));
+        r[k][4] = rai_scan_top32(_mm256_slli_epi16(cls, 3));
+        r[k][5] = rai_scan_top32(_mm256_slli_epi16(cls, 4));
+        r[k][6] = rai_scan_any32(cls, ws);
+        r[k][7] = rai_scan_any32(cls, nn);
     }
+    m->open = r[0][0] | r[1][0] << 32;
+    m->cand = (r[0][1] | r[1][1] << 32) & m->open;
+    m->gt = r[0][2] | r[1][2] << 32;
+    m->dq = r[0][3] | r[1][3] << 32;
+    m->sq = r[0][4] | r[1][4] << 32;
+    m->eq = r[0][5] | r[1][5] << 32;
+    m->ws = r[0][6] | r[1][6] << 32;
+    m->nn = r[0][7] | r[1][7] << 32;
 }
 
 /* Block mode from in[i], in the data state outside foreign content, for
  * as long as RAI_SCAN_BLOCK_SPAN bytes are left.  Returns where the
- * states take over (in the data state); *skip: the first offset at which
- * block mode may be tried again. */
-#define RAI_SCAN_BLOCKS(suffix, target)                                   \
+ * states take over, always in the data state: a tag that matters, the
+ * start of a block the check refused (or of the tag it began in: *skip
+ * is then where block mode may be tried again), or the last tag begun
+ * when the bytes run out. */
+#define RAI_SCAN_BLOCKS(suffix, target, clmul)                            \
 target                                                                    \
 static size_t rai_scan_blocks_##suffix(const rai_scan_t *scan,            \
                                        const unsigned char *in, size_t i, \
                                        size_t len, size_t *skip)          \
 {                                                                         \
-    while (len - i >= RAI_SCAN_BLOCK_SPAN) {                              \
+    rai_scan_carry_t k;                                                   \
+                                                                          \
+    memset(&k, 0, sizeof(k));                                             \
+    for (; len - i >= RAI_SCAN_BLOCK_SPAN; i += RAI_SCAN_BLOCK) {         \
         rai_scan_masks_t m;                                               \
-        unsigned int done;                                                \
+        size_t at;                                                        \
         int stop;                                                         \
                                                                           \
         rai_scan_masks_##suffix(scan, in + i, &m);                        \
-        done = rai_scan_block_judge(&m, &stop);                           \
-        i += done;                                                        \
-        if (stop) {                                                       \
-            if (stop == 2) {                                              \
-                *skip = i + RAI_SCAN_BLOCK;     /* refused */             \
-            }                                                             \
-            return i;                                                     \
+        stop = rai_scan_block_judge(&m, &k, i, clmul, &at);               \
+        if (stop == 1) {                                                  \
+            return at;                                                    \
         }                                                                 \
-        if (done == 0) {                                                  \
-            *skip = i + 1;      /* one tag longer than a block */         \
-            return i;                                                     \
+        if (stop == 2) {                                                  \
+            *skip = i + RAI_SCAN_BLOCK;                                   \
+            return k.tag ? k.tag_at : i;                                  \
         }                                                                 \
     }                                                                     \
-    return i;                                                             \
+    return k.tag ? k.tag_at : i;                                          \
 }
 
-RAI_SCAN_BLOCKS(sse2, )
-RAI_SCAN_BLOCKS(avx2, __attribute__((target("avx2"))))
+RAI_SCAN_BLOCKS(sse2, , 0)
+RAI_SCAN_BLOCKS(avx2, __attribute__((target("avx2,pclmul"))), 1)
 #endif
 
 /* ------------------------------------------------------------------ */

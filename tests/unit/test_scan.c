@@ -1642,6 +1642,14 @@ static const char *const block_snippets[] = {
     "<a bx\"y z=\"><rai-widget>\">",
     "<a b\"c d=\"><rai-widget>\">",
     "<a b x'y z='><rai-widget>'>",
+    "<a b= c=\"x y=\"><rai-widget>\">",
+    "<a b=\nc=\"x y=\"><rai-widget>\">",
+    "<a b=c d e=\"x y=\"><rai-widget>\">",
+    /* a tag longer than a block, and the block after it refused */
+    "<a href=\"http://example.com/a/very/long/path/that/goes/on/past/one/block/"
+    "of/64/bytes/and/then/some/more/to/be/sure\" b=c=\"x y=\"><rai-widget>\">",
+    "<a title=\"a long value that goes on past one block of sixty-four bytes, "
+    "with > and < and <rai-widget> in it\"><rai-widget>",
     /* quotes of the other kind, inside values and out */
     "<a b='x\"y' c=\">\"><rai-widget>\">",
     "<a b=\"it's\" c='>'><rai-widget>'>",
