@@ -289,7 +289,10 @@ static int rai_scan_best_impl(void)
 {
 #if RAI_SCAN_X86
     __builtin_cpu_init();
+    /* the AVX2 path also uses PCLMULQDQ, BMI1 and BMI2, which every CPU
+     * with AVX2 has, but ask */
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul")
+           && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2")
            ? RAI_SCAN_IMPL_AVX2 : RAI_SCAN_IMPL_SSE2;
 #else
     return RAI_SCAN_IMPL_PORTABLE;
@@ -508,7 +511,7 @@ typedef struct {
     uint64_t open;              /* '<' that can open a tag */
     uint64_t cand;              /* an opener of a name that may matter */
     uint64_t gt, dq, sq, eq, ws;
-    uint64_t nn;                /* no attribute-name byte: ws / > = " ' */
+    uint64_t nm;                /* may be in an attribute name: not ws / > = " ' */
 } rai_scan_masks_t;
 
 /* What one block hands the next: the tag it ends in, if any, and the
@@ -625,7 +628,7 @@ int rai_scan_block_judge(const rai_scan_masks_t *m, rai_scan_carry_t *k,
     }
     /* and that '=' ends an attribute name that follows whitespace inside
      * the tag (not the tag's own name, not a name right after a value) */
-    nm = in_tag & ~(m->nn | content);
+    nm = in_tag & m->nm & ~content;
     wsin = m->ws & in_tag;
     starts = nm & ((wsin << 1) | k->ws);
     starts |= nm & k->seeded >> 1 & 1;  /* a seeded name goes on */
@@ -693,9 +696,9 @@ static void rai_scan_masks_sse2(const rai_scan_t *scan, const unsigned char *p,
         m->sq |= rai_scan_bits16(s) << sh;
         m->eq |= rai_scan_bits16(e) << sh;
         m->ws |= rai_scan_bits16(w) << sh;
-        m->nn |= rai_scan_bits16(_mm_or_si128(
+        m->nm |= (~rai_scan_bits16(_mm_or_si128(
                      _mm_or_si128(_mm_or_si128(w, _mm_cmpeq_epi8(v, sl)), g),
-                     _mm_or_si128(_mm_or_si128(d, s), e))) << sh;
+                     _mm_or_si128(_mm_or_si128(d, s), e))) & 0xFFFF) << sh;
     }
     for (r = m->open; r; r &= r - 1) {
         unsigned int at = (unsigned int)__builtin_ctzll(r);
@@ -739,10 +742,15 @@ static inline __m256i rai_scan_lookup32(__m256i lo, __m256i hi, __m256i v)
         _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), f)));
 }
 
+/* The masks of 32 bytes at p (bits 0-31). */
+typedef struct {
+    uint64_t open, cand, gt, dq, sq, eq, ws, nm;
+} rai_scan_half_t;
+
 __attribute__((target("avx2")))
 static inline __attribute__((always_inline))
-void rai_scan_masks_avx2(const rai_scan_t *scan, const unsigned char *p,
-                         rai_scan_masks_t *m)
+void rai_scan_half_avx2(const rai_scan_t *scan, const unsigned char *p,
+                        rai_scan_half_t *h)
 {
     const __m256i cls_lo = rai_scan_table32(rai_scan_cls_lo),
                   cls_hi = rai_scan_table32(rai_scan_cls_hi),
@@ -752,46 +760,74 @@ void rai_scan_masks_avx2(const rai_scan_t *scan, const unsigned char *p,
                   s_hi = rai_scan_table32(rai_scan_second_hi),
                   b_lo = rai_scan_table32(scan->block_lo),
                   b_hi = rai_scan_table32(scan->block_hi),
-                  ws = _mm256_set1_epi8(RAI_K_WS0 | RAI_K_WS2),
-                  nn = _mm256_set1_epi8(0x7F),
-                  opens = _mm256_set1_epi8((char)RAI_K_OPENS),
-                  initials = _mm256_set1_epi8(0x0F),
                   zero = _mm256_setzero_si256();
-    uint64_t r[2][8];
-    unsigned int k;
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i n1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 1));
+    __m256i n2 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 2));
+    __m256i cls = rai_scan_lookup32(cls_lo, cls_hi, v);
+    __m256i b = rai_scan_lookup32(b_lo, b_hi, n1);
+    /* an opener: the '<' bit of cls (0x80) where b can open a tag */
+    __m256i op = _mm256_andnot_si256(
+        _mm256_cmpeq_epi8(_mm256_and_si256(b, _mm256_set1_epi8((char)RAI_K_OPENS)),
+                          zero), cls);
+    __m256i pair = _mm256_or_si256(
+        _mm256_and_si256(rai_scan_lookup32(f_lo, f_hi, n1),
+                         rai_scan_lookup32(s_lo, s_hi, n2)),
+        _mm256_and_si256(b, _mm256_set1_epi8(0x0F)));
 
-    for (k = 0; k < 2; k++) {
-        const unsigned char *at = p + 32 * k;
-        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)at);
-        __m256i n1 = _mm256_loadu_si256((const __m256i *)(const void *)(at + 1));
-        __m256i n2 = _mm256_loadu_si256((const __m256i *)(const void *)(at + 2));
-        __m256i cls = rai_scan_lookup32(cls_lo, cls_hi, v);
-        __m256i b = rai_scan_lookup32(b_lo, b_hi, n1);
-        /* an opener: the '<' bit of cls (0x80) where b can open a tag */
-        __m256i op = _mm256_andnot_si256(
-            _mm256_cmpeq_epi8(_mm256_and_si256(b, opens), zero), cls);
-        __m256i pair = _mm256_or_si256(
-            _mm256_and_si256(rai_scan_lookup32(f_lo, f_hi, n1),
-                             rai_scan_lookup32(s_lo, s_hi, n2)),
-            _mm256_and_si256(b, initials));
+    h->open = rai_scan_top32(op);
+    h->cand = ~rai_scan_top32(_mm256_cmpeq_epi8(pair, zero)) & 0xFFFFFFFFu;
+    h->gt = rai_scan_top32(_mm256_slli_epi16(cls, 1));
+    h->dq = rai_scan_top32(_mm256_slli_epi16(cls, 2));
+    h->sq = rai_scan_top32(_mm256_slli_epi16(cls, 3));
+    h->eq = rai_scan_top32(_mm256_slli_epi16(cls, 4));
+    h->ws = rai_scan_any32(cls, _mm256_set1_epi8(RAI_K_WS0 | RAI_K_WS2));
+    /* a byte of a name: none of the classes but '<' */
+    h->nm = rai_scan_top32(_mm256_cmpeq_epi8(
+        _mm256_and_si256(cls, _mm256_set1_epi8(0x7F)), zero));
+}
 
-        r[k][0] = rai_scan_top32(op);
-        r[k][1] = rai_scan_any32(pair, _mm256_set1_epi8(-1));
-        r[k][2] = rai_scan_top32(_mm256_slli_epi16(cls, 1));
-        r[k][3] = rai_scan_top32(_mm256_slli_epi16(cls, 2));
-        r[k][4] = rai_scan_top32(_mm256_slli_epi16(cls, 3));
-        r[k][5] = rai_scan_top32(_mm256_slli_epi16(cls, 4));
-        r[k][6] = rai_scan_any32(cls, ws);
-        r[k][7] = rai_scan_any32(cls, nn);
-    }
-    m->open = r[0][0] | r[1][0] << 32;
-    m->cand = (r[0][1] | r[1][1] << 32) & m->open;
-    m->gt = r[0][2] | r[1][2] << 32;
-    m->dq = r[0][3] | r[1][3] << 32;
-    m->sq = r[0][4] | r[1][4] << 32;
-    m->eq = r[0][5] | r[1][5] << 32;
-    m->ws = r[0][6] | r[1][6] << 32;
-    m->nn = r[0][7] | r[1][7] << 32;
+__attribute__((target("avx2")))
+static inline __attribute__((always_inline))
+void rai_scan_masks_avx2(const rai_scan_t *scan, const unsigned char *p,
+                         rai_scan_masks_t *m)
+{
+    rai_scan_half_t a, b;
+
+    rai_scan_half_avx2(scan, p, &a);
+    rai_scan_half_avx2(scan, p + 32, &b);
+    m->open = a.open | b.open << 32;
+    m->cand = (a.cand | b.cand << 32) & m->open;
+    m->gt = a.gt | b.gt << 32;
+    m->dq = a.dq | b.dq << 32;
+    m->sq = a.sq | b.sq << 32;
+    m->eq = a.eq | b.eq << 32;
+    m->ws = a.ws | b.ws << 32;
+    m->nm = a.nm | b.nm << 32;
+}
+
+/* Whether the 64 bytes at p hold a '<'. */
+static inline int rai_scan_any_lt_sse2(const unsigned char *p)
+{
+    const __m128i lt = _mm_set1_epi8('<');
+    __m128i x = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), lt),
+                     _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16)), lt)),
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 32)), lt),
+                     _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 48)), lt)));
+
+    return _mm_movemask_epi8(x) != 0;
+}
+
+__attribute__((target("avx2")))
+static inline int rai_scan_any_lt_avx2(const unsigned char *p)
+{
+    const __m256i lt = _mm256_set1_epi8('<');
+    __m256i x = _mm256_or_si256(
+        _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(const void *)p), lt),
+        _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(p + 32)), lt));
+
+    return !_mm256_testz_si256(x, x);
 }
 
 /* Block mode from in[i], in the data state outside foreign content, for
@@ -814,6 +850,10 @@ static size_t rai_scan_blocks_##suffix(const rai_scan_t *scan,            \
         size_t at;                                                        \
         int stop;                                                         \
                                                                           \
+        if (!k.tag && !rai_scan_any_lt_##suffix(in + i)) {                \
+            k.seeded = 0;           /* text only */                       \
+            continue;                                                     \
+        }                                                                 \
         rai_scan_masks_##suffix(scan, in + i, &m);                        \
         stop = rai_scan_block_judge(&m, &k, i, clmul, &at);               \
         if (stop == 1) {                                                  \
@@ -828,7 +868,7 @@ static size_t rai_scan_blocks_##suffix(const rai_scan_t *scan,            \
 }
 
 RAI_SCAN_BLOCKS(sse2, , 0)
-RAI_SCAN_BLOCKS(avx2, __attribute__((target("avx2,pclmul"))), 1)
+RAI_SCAN_BLOCKS(avx2, __attribute__((target("avx2,bmi,bmi2,pclmul"))), 1)
 #endif
 
 /* ------------------------------------------------------------------ */
