@@ -562,14 +562,46 @@ static inline uint64_t rai_scan_first_after(uint64_t seeds, uint64_t to)
     return (seeds & to) | ((t + (seeds & t)) & to);
 }
 
+/* A tag the masks marked as one that may matter, read whole: 1 when its
+ * name is none that does (strong, table, ...), and block mode may go on
+ * over it as over any other tag. */
+static int rai_scan_block_plain(const rai_scan_t *scan, const unsigned char *in,
+                                size_t at, size_t len)
+{
+    char name[RAI_SCAN_NAME_MAX];
+    size_t n = 0, j = at + 1;
+    int k;
+
+    if (!rai_scan_is_alpha(in[j])) {
+        return 0;                   /* "<!" */
+    }
+    for (; j < len && !(rai_scan_class[in[j]] & RAI_C_ENDS_NAME); j++, n++) {
+        if (n < RAI_SCAN_NAME_MAX) {
+            name[n] = (char)rai_scan_lower(in[j]);
+        }
+    }
+    if (j == len) {
+        return 0;                   /* the name may go on in the next chunk */
+    }
+    for (k = 0; k < RAI_SCAN_SPECIAL_COUNT; k++) {
+        if (rai_scan_rawtext_lengths[k] == n
+            && memcmp(rai_scan_rawtext_names[k], name, n) == 0) {
+            return 0;
+        }
+    }
+    return n > RAI_SCAN_NAME_MAX || !(scan->initials >> (name[0] - 'a') & 1)
+           || !rai_scan_name_matches(scan->elements, name, n);
+}
+
 /* Judges one block (at the state k hands it).  Returns 0 and updates k
  * to go on; 1 when a tag that matters starts at *at (the data state
  * there); 2 when the check refused the block (see rai_scan_blocks). */
 static inline __attribute__((always_inline))
-int rai_scan_block_judge(const rai_scan_masks_t *m, rai_scan_carry_t *k,
-                         size_t i, int clmul, size_t *at)
+int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
+                         size_t len, const rai_scan_masks_t *m,
+                         rai_scan_carry_t *k, size_t i, int clmul, size_t *at)
 {
-    uint64_t vo = k->tag, real, ends, all, closed, in_tag, lim, qd, qs;
+    uint64_t vo = k->tag, real, ends, all, closed, in_tag, lim, cand, qd, qs;
     uint64_t qk, qo, px, content, opening, eq_out, nm, wsin, starts, seeded;
     unsigned int last, open_end;
     int ok = 1;
@@ -582,8 +614,13 @@ int rai_scan_block_judge(const rai_scan_masks_t *m, rai_scan_carry_t *k,
     closed = open_end ? all & ~((uint64_t)1 << last) : all;
     in_tag = (ends - closed) | ends | (open_end ? ~rai_scan_below(last) : 0);
     lim = ~(uint64_t)0;
-    if (real & m->cand) {
-        unsigned int c = (unsigned int)__builtin_ctzll(real & m->cand);
+    cand = real & m->cand;
+    while (__builtin_expect(cand != 0, 0)
+           && rai_scan_block_plain(scan, in, i + (size_t)__builtin_ctzll(cand), len)) {
+        cand &= cand - 1;
+    }
+    if (cand) {
+        unsigned int c = (unsigned int)__builtin_ctzll(cand);
 
         lim = rai_scan_below(c);
         in_tag &= lim;
@@ -855,7 +892,7 @@ static size_t rai_scan_blocks_##suffix(const rai_scan_t *scan,            \
             continue;                                                     \
         }                                                                 \
         rai_scan_masks_##suffix(scan, in + i, &m);                        \
-        stop = rai_scan_block_judge(&m, &k, i, clmul, &at);               \
+        stop = rai_scan_block_judge(scan, in, len, &m, &k, i, clmul, &at); \
         if (stop == 1) {                                                  \
             return at;                                                    \
         }                                                                 \
@@ -988,8 +1025,12 @@ const char *rai_scan_pattern_check(const char *pattern)
 
 static int rai_scan_name_is(const rai_scan_t *scan, const char *s)
 {
-    size_t n = strlen(s);
+    size_t n;
 
+    if (!scan->name_len || scan->name[0] != s[0]) {
+        return 0;               /* most names on the lists differ at once */
+    }
+    n = strlen(s);
     return scan->name_len == n && memcmp(scan->name, s, n) == 0;
 }
 
