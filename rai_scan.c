@@ -396,9 +396,10 @@ size_t rai_scan_find(int impl, const unsigned char *p, size_t n,
 /*   quoted value at each opening quote and at nothing else, so its tags */
 /*   end where the masks say (docs/DESIGN-NOTES.md has the argument).    */
 /* - A tag whose first two name bytes could start a raw-text element,   */
-/*   svg, math or a widget (a superset, from nibble tables), and any    */
-/*   "<!", end the block just before their '<': the states read them,   */
-/*   and block mode starts again, in the data state, after them.        */
+/*   svg, math or a widget (a superset, from nibble tables) has its     */
+/*   name read; if it is one, and at any "<!", block mode stops at its  */
+/*   '<': the states read the tag, and block mode starts again, in the  */
+/*   data state, after it.                                              */
 /*                                                                      */
 /* What the check refuses (an unquoted value with '=', a quote in a     */
 /* name, a DOCTYPE with its identifiers, a tag longer than a block) the */
