@@ -629,6 +629,16 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
     }
     qd = m->dq & in_tag;
     qs = m->sq & in_tag;
+    if (!(vo | open_end | qd | qs)) {
+        /* no quote in its tags, none from or to another block: every
+         * tag ends at its first '>' */
+        if (lim != ~(uint64_t)0) {
+            return 1;
+        }
+        k->tag = k->inq = 0;
+        k->eq = k->ws = k->seeded = 0;
+        return 0;
+    }
     if (__builtin_expect(k->inq, 0)) {
         /* the kind of the value the last block ended in */
         qk = k->inq_sq ? qs : qd;
