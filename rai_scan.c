@@ -766,14 +766,6 @@ static inline __m256i rai_scan_table32(const unsigned char *t)
     return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)t));
 }
 
-/* Bits of the bytes where x & bit is not 0 */
-__attribute__((target("avx2")))
-static inline uint64_t rai_scan_any32(__m256i x, __m256i bit)
-{
-    return (uint64_t)(unsigned int)~_mm256_movemask_epi8(
-        _mm256_cmpeq_epi8(_mm256_and_si256(x, bit), _mm256_setzero_si256()));
-}
-
 __attribute__((target("avx2")))
 static inline uint64_t rai_scan_top32(__m256i x)
 {
@@ -824,12 +816,13 @@ void rai_scan_half_avx2(const rai_scan_t *scan, const unsigned char *p,
         _mm256_and_si256(b, _mm256_set1_epi8(0x0F)));
 
     h->open = rai_scan_top32(op);
-    h->cand = ~rai_scan_top32(_mm256_cmpeq_epi8(pair, zero)) & 0xFFFFFFFFu;
+    h->cand = rai_scan_top32(_mm256_cmpeq_epi8(pair, zero));   /* inverted */
     h->gt = rai_scan_top32(_mm256_slli_epi16(cls, 1));
     h->dq = rai_scan_top32(_mm256_slli_epi16(cls, 2));
     h->sq = rai_scan_top32(_mm256_slli_epi16(cls, 3));
     h->eq = rai_scan_top32(_mm256_slli_epi16(cls, 4));
-    h->ws = rai_scan_any32(cls, _mm256_set1_epi8(RAI_K_WS0 | RAI_K_WS2));
+    h->ws = rai_scan_top32(_mm256_cmpeq_epi8(                  /* inverted */
+        _mm256_and_si256(cls, _mm256_set1_epi8(RAI_K_WS0 | RAI_K_WS2)), zero));
     /* a byte of a name: none of the classes but '<' */
     h->nm = rai_scan_top32(_mm256_cmpeq_epi8(
         _mm256_and_si256(cls, _mm256_set1_epi8(0x7F)), zero));
@@ -845,12 +838,12 @@ void rai_scan_masks_avx2(const rai_scan_t *scan, const unsigned char *p,
     rai_scan_half_avx2(scan, p, &a);
     rai_scan_half_avx2(scan, p + 32, &b);
     m->open = a.open | b.open << 32;
-    m->cand = (a.cand | b.cand << 32) & m->open;
+    m->cand = ~(a.cand | b.cand << 32);
     m->gt = a.gt | b.gt << 32;
     m->dq = a.dq | b.dq << 32;
     m->sq = a.sq | b.sq << 32;
     m->eq = a.eq | b.eq << 32;
-    m->ws = a.ws | b.ws << 32;
+    m->ws = ~(a.ws | b.ws << 32);
     m->nm = a.nm | b.nm << 32;
 }
 
