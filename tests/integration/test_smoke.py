@@ -49,3 +49,21 @@ def test_page_without_widget_is_untouched(httpd, standin):
     assert response.content == path.read_bytes()
     assert standin.stats()["token_requests"] == 0
     assert httpd.notes() == ["none"]
+
+
+def test_libcurl_only_in_children(httpd, standin):
+    """libcurl is loaded by the worker children, not linked: httpd's parent process (from
+    which mod_cgid's daemon and every CGI are forked) never maps it, and a child that
+    fetched a token does (docs/DESIGN-NOTES.md)."""
+    httpd.write("widget.html", WIDGET_PAGE)
+    httpd.configure(basic_auth_site(httpd, standin)).start()
+    response = httpd.get("widget.html", auth=("alice", "alice"))
+    assert token_payload(response.text)["sub"] == "alice"
+
+    parent = int((httpd.run / "httpd.pid").read_text())
+    child = int(httpd.access_log()[-1]["pid"])
+    assert child != parent
+    with open("/proc/%d/maps" % parent) as maps:
+        assert "libcurl" not in maps.read()
+    with open("/proc/%d/maps" % child) as maps:
+        assert "libcurl" in maps.read()
