@@ -19,12 +19,13 @@ CC        ?= gcc
 
 SOURCES   = mod_rai_embed.c mod_rai_embed_config.c mod_rai_embed_token.c mod_rai_embed_refresh.c \
             mod_rai_embed_filter.c mod_rai_embed_cache.c \
-            mod_rai_embed_identity.c mod_rai_embed_backoff.c mod_rai_embed_metrics.c rai_scan.c rai_token.c rai_identity.c \
+            mod_rai_embed_identity.c mod_rai_embed_backoff.c mod_rai_embed_metrics.c rai_scan.c rai_token.c rai_curl.c rai_identity.c \
             rai_flight.c rai_backoff.c rai_claim.c rai_headers.c rai_seal.c rai_tag.c rai_rewrite.c rai_scancache.c
-HEADERS   = mod_rai_embed.h rai_scan.h rai_token.h rai_identity.h rai_flight.h rai_backoff.h rai_claim.h rai_headers.h rai_seal.h rai_tag.h rai_rewrite.h rai_scancache.h \
+HEADERS   = mod_rai_embed.h rai_scan.h rai_token.h rai_curl.h rai_identity.h rai_flight.h rai_backoff.h rai_claim.h rai_headers.h rai_seal.h rai_tag.h rai_rewrite.h rai_scancache.h \
             rai_version.h rai_refresh_js.h
 WARNINGS  = -Wc,-Wall -Wc,-Wextra -Wc,-Werror
-LIBS      = -lcurl -ljson-c -lcrypto
+# libcurl is not linked: each child loads it (rai_curl.h)
+LIBS      = -ldl -ljson-c -lcrypto
 JSON_CFLAGS = -I/usr/include/json-c
 
 MODULE    = .libs/mod_rai_embed.so
@@ -125,7 +126,7 @@ tests/unit/test_scan.bin: tests/unit/test_scan.c tests/unit/scan_model.c tests/u
 	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_scan.c tests/unit/scan_model.c rai_scan.c $(UNIT_LIBS)
 
 tests/unit/test_token.bin: tests/unit/test_token.c rai_token.c rai_token.h rai_identity.c rai_identity.h
-	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_token.c rai_token.c $(UNIT_LIBS)
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_token.c rai_token.c rai_curl.c $(UNIT_LIBS)
 
 tests/unit/test_backoff.bin: tests/unit/test_backoff.c rai_backoff.c rai_backoff.h
 	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_backoff.c rai_backoff.c $(UNIT_LIBS)
@@ -158,7 +159,7 @@ unit: $(UNIT_TESTS:%=tests/unit/%.bin)
 PURE_UNIT = tests/unit/test_seal.bin tests/unit/test_tag.bin
 
 tests/unit/test_seal.bin: tests/unit/test_seal.c rai_seal.c rai_seal.h rai_token.c rai_token.h
-	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_seal.c rai_seal.c rai_token.c $(UNIT_LIBS)
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_seal.c rai_seal.c rai_token.c rai_curl.c $(UNIT_LIBS)
 
 tests/unit/test_tag.bin: tests/unit/test_tag.c rai_tag.c rai_tag.h
 	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_tag.c rai_tag.c $(UNIT_LIBS)
@@ -211,13 +212,13 @@ PURE_FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 PURE_FUZZ_LIBS   = $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null) $(LIBS)
 
 tests/fuzz/fuzz_seal.bin: tests/fuzz/fuzz_seal.c rai_seal.c rai_seal.h rai_token.c rai_token.h
-	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_seal.c rai_seal.c rai_token.c $(PURE_FUZZ_LIBS)
+	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_seal.c rai_seal.c rai_token.c rai_curl.c $(PURE_FUZZ_LIBS)
 
 tests/fuzz/fuzz_tag.bin: tests/fuzz/fuzz_tag.c rai_tag.c rai_tag.h
 	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_tag.c rai_tag.c
 
 tests/fuzz/fuzz_token_response.bin: tests/fuzz/fuzz_token_response.c rai_token.c rai_token.h rai_seal.c rai_seal.h
-	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_token_response.c rai_token.c rai_seal.c $(PURE_FUZZ_LIBS)
+	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_token_response.c rai_token.c rai_curl.c rai_seal.c $(PURE_FUZZ_LIBS)
 
 tests/fuzz/fuzz_rewrite.bin: tests/fuzz/fuzz_rewrite.c tests/unit/rewrite_harness.h rai_rewrite.c rai_rewrite.h rai_scan.c rai_scan.h rai_tag.c rai_tag.h
 	clang $(PURE_FUZZ_CFLAGS) -Itests/unit -o $@ tests/fuzz/fuzz_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c rai_scancache.c $(PURE_FUZZ_LIBS)

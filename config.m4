@@ -112,6 +112,7 @@ rai_embed_objs="mod_rai_embed.lo \
   mod_rai_embed_metrics.lo \
   rai_scan.lo \
   rai_token.lo \
+  rai_curl.lo \
   rai_identity.lo \
   rai_flight.lo \
   rai_backoff.lo \

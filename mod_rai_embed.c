@@ -21,6 +21,7 @@
 #include <openssl/sha.h>
 
 #include "mod_rai_embed.h"
+#include "rai_curl.h"
 
 static const char *const rai_embed_default_patterns[] = {
     "rai-widget", "rai-*-widget"
@@ -136,7 +137,6 @@ static int rai_embed_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         || rai_embed_cache_seal_keys(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    rai_token_global_init(pconf);
     rai_embed_default_identifiers = rai_embed_identifier_defaults(pconf);
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
@@ -154,6 +154,12 @@ static void rai_embed_child_init(apr_pool_t *pchild, server_rec *s)
     rai_embed_cache_child_init(sconf->cache, pchild, s);
     /* created after fork: no handle or connection crosses processes */
     rai_embed_client = rai_token_client_create(pchild);
+    if (rai_token_client_load_error(rai_embed_client)) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "RAI0043: cannot load "
+                     "libcurl (" RAI_CURL_SONAME "): %s; no token can be "
+                     "fetched in this child (pages are served without)",
+                     rai_token_client_load_error(rai_embed_client));
+    }
     rai_embed_flights = rai_flight_table_create(pchild);
     rai_embed_scan_cache = rai_scancache_create(pchild,
                                                 sconf->scan_cache_entries,

@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
@@ -17,6 +16,7 @@
 #include "apr_thread_mutex.h"
 #include "apr_uri.h"
 
+#include "rai_curl.h"
 #include "rai_token.h"
 #include "rai_version.h"
 
@@ -35,29 +35,15 @@ struct rai_token_client {
 #endif
     CURL *idle[RAI_TOKEN_IDLE_MAX];
     int idle_count;
+    const char *load_error;         /* libcurl could not be loaded */
     long connects;
 };
 
-static apr_status_t rai_token_global_cleanup(void *unused)
-{
-    (void)unused;
-    curl_global_cleanup();
-    return APR_SUCCESS;
-}
-
-void rai_token_global_init(apr_pool_t *pconf)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    apr_pool_cleanup_register(pconf, NULL, rai_token_global_cleanup,
-                              apr_pool_cleanup_null);
-}
-
 const char *rai_token_library_versions(apr_pool_t *p)
 {
-    const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
-
-    return apr_psprintf(p, "libcurl/%s %s, json-c %s", curl->version,
-                        curl->ssl_version ? curl->ssl_version : "no-TLS",
+    /* libcurl is loaded by the children only (rai_curl.h): the version
+     * it was built against */
+    return apr_psprintf(p, "libcurl %s, json-c %s", LIBCURL_VERSION,
                         json_c_version());
 }
 
@@ -325,6 +311,7 @@ rai_token_client_t *rai_token_client_create(apr_pool_t *pool)
 {
     rai_token_client_t *client = apr_pcalloc(pool, sizeof(*client));
 
+    client->load_error = rai_curl_load();
 #if APR_HAS_THREADS
     apr_thread_mutex_create(&client->lock, APR_THREAD_MUTEX_DEFAULT, pool);
 #endif
@@ -332,6 +319,11 @@ rai_token_client_t *rai_token_client_create(apr_pool_t *pool)
     apr_pool_cleanup_register(pool, client, rai_token_client_cleanup,
                               apr_pool_cleanup_null);
     return client;
+}
+
+const char *rai_token_client_load_error(const rai_token_client_t *client)
+{
+    return client->load_error;
 }
 
 long rai_token_client_connects(rai_token_client_t *client)
@@ -525,6 +517,12 @@ rai_token_status_e rai_token_fetch(rai_token_client_t *client, apr_pool_t *p,
     answer.pool = p;
     curl_error[0] = '\0';
 
+    if (client->load_error) {
+        err->status = RAI_TOKEN_E_INTERNAL;
+        err->reason = apr_pstrcat(p, "libcurl is not loaded: ",
+                                  client->load_error, NULL);
+        return RAI_TOKEN_E_INTERNAL;
+    }
     curl = rai_token_handle_get(client);
     if (!curl) {
         err->status = RAI_TOKEN_E_INTERNAL;

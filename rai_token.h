@@ -62,10 +62,8 @@ typedef struct {
 
 typedef struct rai_token_client rai_token_client_t;
 
-/* Once per configuration generation, in the parent (curl_global_init). */
-void rai_token_global_init(apr_pool_t *pconf);
-
-/* "libcurl/7.88.1 ..., json-c 0.16", for the start-up line. */
+/* "libcurl 7.88.1, json-c 0.16" (libcurl: the version built against), for
+ * the start-up line. */
 const char *rai_token_library_versions(apr_pool_t *p);
 
 /* Whether url may be a token URL: https, or http to a loopback host;
@@ -93,6 +91,10 @@ rai_token_status_e rai_token_parse_response(apr_pool_t *p, long http_status,
 
 /* A per-process client; its handles are released with pool. */
 rai_token_client_t *rai_token_client_create(apr_pool_t *pool);
+
+/* Why libcurl could not be loaded for client (every fetch then fails), or
+ * NULL. */
+const char *rai_token_client_load_error(const rai_token_client_t *client);
 
 /* One token request for identity. */
 rai_token_status_e rai_token_fetch(rai_token_client_t *client, apr_pool_t *p,

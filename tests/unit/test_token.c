@@ -1913,7 +1913,7 @@ int main(void)
         fprintf(stderr, "cannot initialise APR\n");
         return 2;
     }
-    rai_token_global_init(root);
+
 
     sr = srunner_create(token_suite());
     srunner_set_fork_status(sr, CK_NOFORK);
