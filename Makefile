@@ -195,6 +195,12 @@ tests/fuzz/fuzz_scan.bin: tests/fuzz/fuzz_scan.c tests/unit/scan_model.c rai_sca
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -I. -Itests/unit -o $@ tests/fuzz/fuzz_scan.c tests/unit/scan_model.c rai_scan.c
 
+# block mode against the model (tests/fuzz/block_diff.c): generated hostile
+# pages at random chunkings, every implementation; under ASan and UBSan
+tests/fuzz/block_diff.bin: tests/fuzz/block_diff.c tests/unit/scan_model.c rai_scan.c rai_scan.h
+	$(CC) -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -I. -Itests/unit -o $@ tests/fuzz/block_diff.c tests/unit/scan_model.c rai_scan.c
+
 fuzz: fuzz-deps tests/fuzz/fuzz_scan.bin
 	mkdir -p tests/fuzz/work
 	./tests/fuzz/fuzz_scan.bin -dict=tests/fuzz/html.dict -max_total_time=$(FUZZ_SECONDS) \
@@ -231,8 +237,9 @@ fuzz-deps:
 	sh scripts/install-deps.sh fuzz
 
 fuzz-replay: fuzz-deps
-	$(MAKE) $(PURE_FUZZ) tests/fuzz/fuzz_scan.bin
+	$(MAKE) $(PURE_FUZZ) tests/fuzz/fuzz_scan.bin tests/fuzz/block_diff.bin
 	./tests/fuzz/fuzz_scan.bin -runs=0 tests/fuzz/corpus
+	ASAN_OPTIONS=detect_leaks=0 ./tests/fuzz/block_diff.bin 20000 1
 	for f in $(PURE_FUZZ_NAMES); do \
 	    ./tests/fuzz/fuzz_$$f.bin -runs=0 tests/fuzz/corpus-$$f || exit 1; \
 	done

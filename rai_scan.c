@@ -694,9 +694,10 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
     k->tag_at = open_end && (last || !vo) ? i + last : k->tag_at;
     k->tag = open_end;
     k->inq = open_end & (unsigned int)(px >> 63);
-    k->eq = eq_out >> 63;
-    k->ws = wsin >> 63;
-    k->seeded = seeded >> 62;
+    /* the bits the next block looks back at, of a tag that goes on */
+    k->eq = open_end ? eq_out >> 63 : 0;
+    k->ws = open_end ? wsin >> 63 : 0;
+    k->seeded = open_end ? seeded >> 62 : 0;
     return 0;
 }
 
@@ -892,8 +893,7 @@ static size_t rai_scan_blocks_##suffix(const rai_scan_t *scan,            \
         int stop;                                                         \
                                                                           \
         if (!k.tag && !rai_scan_any_lt_##suffix(in + i)) {                \
-            k.seeded = 0;           /* text only */                       \
-            continue;                                                     \
+            continue;               /* text only */                       \
         }                                                                 \
         rai_scan_masks_##suffix(scan, in + i, &m);                        \
         stop = rai_scan_block_judge(scan, in, len, &m, &k, i, clmul, &at); \

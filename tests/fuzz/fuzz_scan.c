@@ -175,7 +175,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size >= 3) {
         cut = (size_t)data[0] | (size_t)data[1] << 8;
-        chunk = 1 + data[2] % 16;
+        /* 1-16 bytes, or 1-196: chunks long enough for block mode */
+        chunk = 1 + (size_t)(data[2] & 15) * (data[2] & 0x20 ? 13 : 1);
         scripts = data[2] >> 4 & 1;
         page += 3;
         len -= 3;
