@@ -585,7 +585,7 @@ static int rai_scan_block_plain(const rai_scan_t *scan, const unsigned char *in,
         return 0;                   /* the name may go on in the next chunk */
     }
     for (k = 0; k < RAI_SCAN_SPECIAL_COUNT; k++) {
-        if (rai_scan_rawtext_lengths[k] == n
+        if (rai_scan_rawtext_lengths[k] == n && rai_scan_rawtext_names[k][0] == name[0]
             && memcmp(rai_scan_rawtext_names[k], name, n) == 0) {
             return 0;
         }

@@ -9,9 +9,10 @@
  * index.html.en) under a directory, by default Debian's apache2-doc manual,
  * into one buffer, then, RUNS rounds in a row, times a bare memchr pass
  * and a rai_scan pass over it in 64 KiB chunks, one right after the
- * other, so that both see the same machine.  Prints the median MB/s of
- * each, and the median of the per-round ratios, for the implementation
- * rai_scan picks on this CPU and then for each one it can force.
+ * other, so that both see the same machine, for the implementation
+ * rai_scan picks on this CPU and then for each one it can force (all of
+ * them in every round).  Prints the median MB/s of each, and the median
+ * of the per-round ratios.
  *
  * Build and run (from the top of the tree), pinned to one CPU:
  *   cc -O2 -Wall -Wextra -I. bench/bench_scan.c rai_scan.c -o bench/bench_scan.bin
@@ -144,28 +145,57 @@ static double bench_time(size_t (*pass)(void), size_t *result)
     return (double)bench_len / 1e6 / (bench_now() - start);
 }
 
-/* RUNS rounds of memchr then rai_scan; prints the medians. */
-static void bench_impl(const char *label, int impl)
-{
-    double scan[BENCH_RUNS], floor[BENCH_RUNS], ratio[BENCH_RUNS];
-    size_t widgets = 0, tags = 0;
-    int used = rai_scan_force_impl(impl);
+/* The implementations compared: what rai_scan picks, then each one. */
+static const struct {
+    const char *label;
+    int impl;
+} bench_impls[] = {
+    { "auto", RAI_SCAN_IMPL_AUTO }, { "portable", RAI_SCAN_IMPL_PORTABLE },
+    { "sse2", RAI_SCAN_IMPL_SSE2 }, { "avx2", RAI_SCAN_IMPL_AVX2 }
+};
+#define BENCH_IMPLS (sizeof(bench_impls) / sizeof(bench_impls[0]))
 
-    if (impl != RAI_SCAN_IMPL_AUTO && used != impl) {
-        printf("%-9s not available here\n", rai_scan_impl_name(impl));
-        return;
+/* RUNS rounds; in each, for every implementation this machine has, a
+ * memchr pass right before its rai_scan pass, so that the drift of a
+ * shared machine hits every row alike.  Prints the medians. */
+static void bench_all(void)
+{
+    static double scan[BENCH_IMPLS][BENCH_RUNS], floor[BENCH_IMPLS][BENCH_RUNS],
+                  ratio[BENCH_IMPLS][BENCH_RUNS];
+    size_t widgets[BENCH_IMPLS] = { 0 }, tags = 0;
+    int used[BENCH_IMPLS];
+    size_t k;
+
+    for (k = 0; k < BENCH_IMPLS; k++) {
+        used[k] = rai_scan_force_impl(bench_impls[k].impl);
+        if (bench_impls[k].impl != RAI_SCAN_IMPL_AUTO && used[k] != bench_impls[k].impl) {
+            used[k] = -1;
+        }
     }
     bench_scan_pass();          /* warm the caches */
     bench_memchr_pass();
     for (int run = 0; run < BENCH_RUNS; run++) {
-        floor[run] = bench_time(bench_memchr_pass, &tags);
-        scan[run] = bench_time(bench_scan_pass, &widgets);
-        ratio[run] = scan[run] / floor[run];
+        for (k = 0; k < BENCH_IMPLS; k++) {
+            if (used[k] < 0) {
+                continue;
+            }
+            rai_scan_force_impl(bench_impls[k].impl);
+            floor[k][run] = bench_time(bench_memchr_pass, &tags);
+            scan[k][run] = bench_time(bench_scan_pass, &widgets[k]);
+            ratio[k][run] = scan[k][run] / floor[k][run];
+        }
     }
-    printf("%-9s rai_scan %8.1f MB/s   memchr %8.1f MB/s   ratio %6.3f"
-           "   (%s; %zu widgets, %zu '<')\n", label, bench_median(scan),
-           bench_median(floor), bench_median(ratio), rai_scan_impl_name(used),
-           widgets, tags);
+    for (k = 0; k < BENCH_IMPLS; k++) {
+        if (used[k] < 0) {
+            printf("%-9s not available here\n", bench_impls[k].label);
+            continue;
+        }
+        printf("%-9s rai_scan %8.1f MB/s   memchr %8.1f MB/s   ratio %6.3f"
+               "   (%s; %zu widgets, %zu '<')\n", bench_impls[k].label,
+               bench_median(scan[k]), bench_median(floor[k]), bench_median(ratio[k]),
+               rai_scan_impl_name(used[k]), widgets[k], tags);
+    }
+    rai_scan_force_impl(RAI_SCAN_IMPL_AUTO);
 }
 
 int main(int argc, char **argv)
@@ -182,12 +212,9 @@ int main(int argc, char **argv)
     }
 
     printf("input:    %zu files, %zu bytes, under %s\n", bench_files, bench_len, dir);
-    printf("chunks:   %d KiB, medians of %d rounds (memchr, then rai_scan)\n",
+    printf("chunks:   %d KiB, medians of %d rounds (each: memchr, then rai_scan, per implementation)\n",
            BENCH_CHUNK / 1024, BENCH_RUNS);
-    bench_impl("auto", RAI_SCAN_IMPL_AUTO);
-    bench_impl("portable", RAI_SCAN_IMPL_PORTABLE);
-    bench_impl("sse2", RAI_SCAN_IMPL_SSE2);
-    bench_impl("avx2", RAI_SCAN_IMPL_AVX2);
+    bench_all();
     free(bench_bytes);
     return 0;
 }
