@@ -520,7 +520,13 @@ typedef struct {
 typedef struct {
     size_t tag_at;              /* the '<' of the tag the block ends in */
     unsigned int tag;           /* the block ends inside that tag */
-    unsigned int inq;           /* ... inside a quoted value of it */
+    unsigned int inq;           /* ... inside a quoted value of it (as the
+                                 * check pairs quotes: in a bogus comment,
+                                 * <?x a='..., there is no value to a
+                                 * browser; harmless only because such a
+                                 * tag ends at its first '>' either way and
+                                 * a '>' inside these quotes is refused:
+                                 * never skip ahead on this bit alone) */
     unsigned int inq_sq;        /* ... single-quoted */
     uint64_t eq;                /* bit 0: the last byte is an '=' outside values */
     uint64_t ws;                /* bit 0: it is whitespace in a tag */
