@@ -196,9 +196,10 @@ int rai_embed_backoff_state(server_rec *s, rai_backoff_t *copy)
 }
 
 /* Single flight across children: 1 when this child may ask the API for
- * the identity whose claim id is id (rai_claim_id) (then *owned goes to rai_embed_claim_release), 0 when another child
- * is asking it now.  Without the shared memory, or when the lock fails,
- * every child may ask. */
+ * the identity whose claim id is id (rai_claim_id; then *owned goes to
+ * rai_embed_claim_release), 0 when another child is asking it now.
+ * Without the shared memory, or when the lock fails, every child may
+ * ask. */
 int rai_embed_claim_take(apr_uint64_t id, apr_interval_time_t hold,
                          apr_time_t *owned)
 {

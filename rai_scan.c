@@ -401,10 +401,12 @@ size_t rai_scan_find(int impl, const unsigned char *p, size_t n,
 /*   '<': the states read the tag, and block mode starts again, in the  */
 /*   data state, after it.                                              */
 /*                                                                      */
-/* What the check refuses (an unquoted value with '=', a quote in a     */
-/* name, a DOCTYPE with its identifiers, a tag longer than a block) the */
-/* states read, and block mode waits for the next 64 bytes.  The        */
-/* portable build has no block mode.                                    */
+/* What the check refuses (an unquoted value with '=' before a quote, a */
+/* quote in a name, a DOCTYPE with its identifiers) the states read,    */
+/* from the block's start or the '<' of the tag it began in, and block  */
+/* mode waits for the next 64 bytes.  A tag or value may go on over     */
+/* several blocks (rai_scan_carry_t).  The portable build has no block  */
+/* mode.                                                                */
 
 #if RAI_SCAN_X86
 #include <stdint.h>
@@ -559,6 +561,13 @@ static inline uint64_t rai_scan_prefix_xor_clmul(uint64_t x)
         _mm_set_epi64x(0, (long long)x), _mm_set1_epi8(-1), 0));
 }
 
+/* The prefix XOR by the instruction the implementation has. */
+static inline __attribute__((always_inline))
+uint64_t rai_scan_pxor(uint64_t x, int clmul)
+{
+    return clmul ? rai_scan_prefix_xor_clmul(x) : rai_scan_prefix_xor(x);
+}
+
 /* For each bit of seeds, the first bit of to at or after it: a carry
  * that starts at a seed runs over the bits that are not in to and stops
  * at (sets) the first that is. */
@@ -649,18 +658,18 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
         /* the kind of the value the last block ended in */
         qk = k->inq_sq ? qs : qd;
         qo = k->inq_sq ? qd : qs;
-        px = ~(clmul ? rai_scan_prefix_xor_clmul(qk) : rai_scan_prefix_xor(qk));
+        px = ~rai_scan_pxor(qk, clmul);
         ok = !(px & ends) && !(qo & ~(px & ~qk));
     }
     else if (__builtin_expect(!qs, 1)) {
         qk = qd;
-        px = clmul ? rai_scan_prefix_xor_clmul(qd) : rai_scan_prefix_xor(qd);
+        px = rai_scan_pxor(qd, clmul);
         ok = !(px & ends);
         k->inq_sq = 0;
     }
     else {
-        uint64_t pd = clmul ? rai_scan_prefix_xor_clmul(qd) : rai_scan_prefix_xor(qd);
-        uint64_t ps = clmul ? rai_scan_prefix_xor_clmul(qs) : rai_scan_prefix_xor(qs);
+        uint64_t pd = rai_scan_pxor(qd, clmul);
+        uint64_t ps = rai_scan_pxor(qs, clmul);
         int ok_d = !(pd & ends) && !(qs & ~(pd & ~qd));
         int ok_s = !(ps & ends) && !(qd & ~(ps & ~qs));
 
