@@ -20,8 +20,9 @@ CC        ?= gcc
 SOURCES   = mod_rai_embed.c mod_rai_embed_config.c mod_rai_embed_token.c mod_rai_embed_refresh.c \
             mod_rai_embed_filter.c mod_rai_embed_cache.c \
             mod_rai_embed_identity.c mod_rai_embed_backoff.c mod_rai_embed_metrics.c rai_scan.c rai_token.c rai_curl.c rai_identity.c \
-            rai_flight.c rai_backoff.c rai_claim.c rai_headers.c rai_seal.c rai_tag.c rai_rewrite.c rai_scancache.c
-HEADERS   = mod_rai_embed.h rai_scan.h rai_token.h rai_curl.h rai_identity.h rai_flight.h rai_backoff.h rai_claim.h rai_headers.h rai_seal.h rai_tag.h rai_rewrite.h rai_scancache.h \
+            rai_flight.c rai_backoff.c rai_claim.c rai_headers.c rai_seal.c rai_tag.c rai_rewrite.c rai_scancache.c \
+            rai_memo.c
+HEADERS   = mod_rai_embed.h rai_scan.h rai_token.h rai_curl.h rai_identity.h rai_flight.h rai_backoff.h rai_claim.h rai_headers.h rai_seal.h rai_tag.h rai_rewrite.h rai_scancache.h rai_memo.h \
             rai_version.h rai_refresh_js.h
 WARNINGS  = -Wc,-Wall -Wc,-Wextra -Wc,-Werror
 # libcurl is not linked: each child loads it (rai_curl.h)
@@ -144,13 +145,16 @@ tests/unit/test_identity.bin: tests/unit/test_identity.c rai_identity.c rai_iden
 tests/unit/test_scancache.bin: tests/unit/test_scancache.c rai_scancache.c rai_scancache.h
 	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_scancache.c rai_scancache.c $(UNIT_LIBS)
 
+tests/unit/test_memo.bin: tests/unit/test_memo.c rai_memo.c rai_memo.h
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_memo.c rai_memo.c $(UNIT_LIBS) -lpthread
+
 tests/unit/test_headers.bin: tests/unit/test_headers.c rai_headers.c rai_headers.h
 	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_headers.c rai_headers.c $(UNIT_LIBS)
 
 tests/unit/test_rewrite.bin: tests/unit/test_rewrite.c tests/unit/rewrite_harness.h rai_rewrite.c rai_rewrite.h rai_scan.c rai_scan.h rai_tag.c rai_tag.h
 	$(CC) $(UNIT_CFLAGS) -o $@ -Itests/unit tests/unit/test_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c rai_scancache.c $(UNIT_LIBS)
 
-UNIT_TESTS = test_scan test_token test_backoff test_claim test_flight test_identity test_headers test_rewrite test_scancache
+UNIT_TESTS = test_scan test_token test_backoff test_claim test_flight test_identity test_headers test_rewrite test_scancache test_memo
 
 unit: $(UNIT_TESTS:%=tests/unit/%.bin)
 	for t in $(UNIT_TESTS); do ASAN_OPTIONS=detect_leaks=1 ./tests/unit/$$t.bin || exit 1; done

@@ -121,7 +121,8 @@ rai_embed_objs="mod_rai_embed.lo \
   rai_seal.lo \
   rai_tag.lo \
   rai_rewrite.lo \
-  rai_scancache.lo"
+  rai_scancache.lo \
+  rai_memo.lo"
 
 APACHE_MODULE(rai_embed, [Returning.AI embed tokens in widget elements], $rai_embed_objs, , no, [
   RAI_EMBED_CHECK_LIBS

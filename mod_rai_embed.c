@@ -37,6 +37,7 @@ const apr_array_header_t *rai_embed_default_identifiers;
 rai_token_client_t *rai_embed_client;
 rai_flight_table_t *rai_embed_flights;
 rai_scancache_t *rai_embed_scan_cache;
+rai_memo_t *rai_embed_memo;
 static volatile apr_uint32_t rai_embed_warned_at[RAI_WARN_KINDS];
 
 int rai_embed_warn_level(int kind)
@@ -164,6 +165,10 @@ static void rai_embed_child_init(apr_pool_t *pchild, server_rec *s)
     rai_embed_scan_cache = rai_scancache_create(pchild,
                                                 sconf->scan_cache_entries,
                                                 sconf->scan_cache_bytes);
+    /* tokens are remembered only where they are shared: with the cache
+     * off, every page asks the API (docs/configuration.md) */
+    rai_embed_memo = rai_embed_cache_enabled(sconf->cache)
+                     ? rai_memo_create(pchild, sconf->token_memo) : NULL;
     rai_embed_backoff_child_init(pchild, s);
     rai_embed_config_hide_secrets(pchild, s);
 }

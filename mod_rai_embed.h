@@ -29,6 +29,7 @@
 #include "rai_seal.h"
 #include "rai_tag.h"
 #include "rai_rewrite.h"
+#include "rai_memo.h"
 
 /* every glue file logs under the module (LogLevel rai_embed:...) */
 APLOG_USE_MODULE(rai_embed);
@@ -82,6 +83,7 @@ typedef struct {
     apr_size_t scan_cache_entries;  /* RaiEmbedScanCache; 0: off */
     apr_size_t scan_cache_bytes;
     int scan_cache_set;
+    apr_interval_time_t token_memo; /* RaiEmbedTokenMemo; 0: off */
 } rai_embed_server_conf;
 
 typedef struct {
@@ -113,6 +115,7 @@ extern const apr_array_header_t *rai_embed_default_identifiers;
 extern rai_token_client_t *rai_embed_client;
 extern rai_flight_table_t *rai_embed_flights;
 extern rai_scancache_t *rai_embed_scan_cache;
+extern rai_memo_t *rai_embed_memo;
 
 /* A cached token is never used with less than this much lifetime left. */
 #define RAI_EMBED_MIN_LIFETIME apr_time_from_sec(60)

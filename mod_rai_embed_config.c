@@ -23,6 +23,7 @@ void *rai_embed_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->token_reuse = apr_time_from_sec(300);
     conf->scan_cache_entries = 1000;
     conf->scan_cache_bytes = 4 * 1024 * 1024;
+    conf->token_memo = apr_time_from_sec(10);
     conf->cache = apr_pcalloc(p, sizeof(*conf->cache));
     return conf;
 }
@@ -67,6 +68,7 @@ void *rai_embed_merge_server_conf(apr_pool_t *p, void *basev,
     conf->cache = base->cache;      /* RaiEmbedCache is server-wide */
     conf->scan_cache_entries = base->scan_cache_entries;    /* and so is */
     conf->scan_cache_bytes = base->scan_cache_bytes;        /* the scan cache */
+    conf->token_memo = base->token_memo;                    /* and the memo */
     /* the main server's <Directory> sections apply to every vhost */
     conf->embed_on = add->embed_on || base->embed_on;
     conf->token_named = add->token_named || base->token_named;
@@ -515,6 +517,28 @@ static const char *rai_embed_set_refresh_script(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *rai_embed_set_token_memo(cmd_parms *cmd, void *dconf,
+                                            const char *arg)
+{
+    rai_embed_server_conf *sconf = rai_embed_sconf(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    char *end;
+    apr_int64_t seconds;
+
+    (void)dconf;
+    if (err) {
+        return err;
+    }
+    seconds = !strcasecmp(arg, "off") ? 0 : apr_strtoi64(arg, &end, 10);
+    if (strcasecmp(arg, "off") && (end == arg || *end || seconds < 0
+                                   || seconds > 60)) {
+        return apr_psprintf(cmd->pool, "RaiEmbedTokenMemo: '%s' must be off "
+                            "or a whole number of seconds from 0 to 60", arg);
+    }
+    sconf->token_memo = apr_time_from_sec(seconds);
+    return NULL;
+}
+
 static const char *rai_embed_set_scan_cache(cmd_parms *cmd, void *dconf,
                                             const char *entries,
                                             const char *bytes)
@@ -727,6 +751,10 @@ const command_rec rai_embed_cmds[] = {
     AP_INIT_TAKE1("RaiEmbedTokenReuse", rai_embed_set_token_reuse, NULL,
                   RSRC_CONF, "Seconds after its issue that a cached token "
                   "may still be used (default 300)"),
+    AP_INIT_TAKE1("RaiEmbedTokenMemo", rai_embed_set_token_memo, NULL,
+                  RSRC_CONF, "Seconds each child serves a token it took from "
+                  "the token cache without asking the cache again (default "
+                  "10; off or 0: ask every time)"),
     AP_INIT_TAKE1("RaiEmbedCACertificateFile", rai_embed_set_ca_file, NULL,
                   RSRC_CONF, "CA certificates to verify the token API with"),
     AP_INIT_TAKE1("RaiEmbedProxy", rai_embed_set_proxy, NULL, RSRC_CONF,

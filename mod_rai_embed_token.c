@@ -75,16 +75,27 @@ static int rai_embed_endpoint_failure(const rai_token_error_t *err)
 static int rai_embed_cache_lookup(request_rec *r, rai_embed_server_conf *sconf,
                                   const char *key, rai_token_t *token)
 {
+    apr_time_t now = apr_time_now();
     apr_status_t rv;
 
     if (!rai_embed_cache_enabled(sconf->cache)) {
         return 0;
     }
+    /* this process took it from the cache a moment ago: no lock, no
+     * lookup, no seal to open (one past its reuse may have a successor
+     * in the cache, stored by another child) */
+    if (rai_memo_get(rai_embed_memo, key, now, r->pool, token)
+        && now <= rai_embed_reuse_until(token, sconf->token_reuse)) {
+        return 1;
+    }
     rv = rai_embed_cache_get(sconf->cache, r->server, sconf->seal_key, key,
                              r->pool, token);
     if (rv == APR_SUCCESS) {
-        return apr_time_now()
-               <= rai_embed_reuse_until(token, sconf->token_reuse);
+        if (now > rai_embed_reuse_until(token, sconf->token_reuse)) {
+            return 0;
+        }
+        rai_memo_put(rai_embed_memo, key, token, now);
+        return 1;
     }
     if (rv == APR_EINVAL) {
         rai_embed_log_limited(RAI_WARN_SEAL, 0, r, "RAI0036: a token cache "
@@ -111,7 +122,12 @@ static void rai_embed_cache_store(request_rec *r, rai_embed_server_conf *sconf,
     }
     rv = rai_embed_cache_put(sconf->cache, r->server, sconf->seal_key, key,
                              token, until, r->pool);
-    if (rv != APR_SUCCESS) {
+    if (rv == APR_SUCCESS) {
+        /* only what the cache holds: a cache that cannot keep tokens
+         * leaves every page to ask */
+        rai_memo_put(rai_embed_memo, key, token, apr_time_now());
+    }
+    else {
         rai_embed_log_limited(RAI_WARN_CACHE, rv, r, "RAI0026: cannot store "
                               "the token in the %s token cache",
                               sconf->cache->name);

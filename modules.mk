@@ -19,7 +19,7 @@ rai_embed_objs = mod_rai_embed.lo mod_rai_embed_config.lo mod_rai_embed_token.lo
                  rai_scan.lo \
                  rai_token.lo rai_curl.lo rai_identity.lo rai_flight.lo rai_backoff.lo rai_claim.lo \
                  rai_headers.lo rai_seal.lo rai_tag.lo \
-                 rai_rewrite.lo rai_scancache.lo
+                 rai_rewrite.lo rai_scancache.lo rai_memo.lo
 
 # libcurl, json-c and OpenSSL's libcrypto, from pkg-config when it knows them.
 RAI_EMBED_PKGS = libcurl json-c libcrypto

@@ -290,10 +290,15 @@ static int rai_scan_best_impl(void)
 #if RAI_SCAN_X86
     __builtin_cpu_init();
     /* the AVX2 path also uses PCLMULQDQ, BMI1 and BMI2, which every CPU
-     * with AVX2 has, but ask */
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul")
-           && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2")
-           ? RAI_SCAN_IMPL_AVX2 : RAI_SCAN_IMPL_SSE2;
+     * with AVX2 has, but ask; AVX-512 (F and BW: the byte shuffles and
+     * compares into mask registers) only in addition to all that.  The
+     * answers count the OS's support (XSAVE state) too. */
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul")
+          && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2"))) {
+        return RAI_SCAN_IMPL_SSE2;
+    }
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+           ? RAI_SCAN_IMPL_AVX512 : RAI_SCAN_IMPL_AVX2;
 #else
     return RAI_SCAN_IMPL_PORTABLE;
 #endif
@@ -326,7 +331,11 @@ int rai_scan_force_impl(int impl)
         rai_scan_impl = impl;
     }
     else if (impl == RAI_SCAN_IMPL_AVX2
-             && rai_scan_best_impl() == RAI_SCAN_IMPL_AVX2) {
+             && rai_scan_best_impl() >= RAI_SCAN_IMPL_AVX2) {
+        rai_scan_impl = impl;
+    }
+    else if (impl == RAI_SCAN_IMPL_AVX512
+             && rai_scan_best_impl() == RAI_SCAN_IMPL_AVX512) {
         rai_scan_impl = impl;
     }
 #endif
@@ -339,6 +348,7 @@ const char *rai_scan_impl_name(int impl)
     case RAI_SCAN_IMPL_PORTABLE: return "portable";
     case RAI_SCAN_IMPL_SSE2:     return "sse2";
     case RAI_SCAN_IMPL_AVX2:     return "avx2";
+    case RAI_SCAN_IMPL_AVX512:   return "avx512";
     default:                     return "auto";
     }
 }
@@ -362,7 +372,7 @@ size_t rai_scan_find(int impl, const unsigned char *p, size_t n,
         if (m) {
             return (size_t)__builtin_ctz(m);
         }
-        return 16 + (impl == RAI_SCAN_IMPL_AVX2
+        return 16 + (impl >= RAI_SCAN_IMPL_AVX2
                      ? rai_scan_find3_avx2(p + 16, n - 16, a, b, c)
                      : rai_scan_find3_sse2(p + 16, n - 16, a, b, c));
     }
@@ -863,6 +873,65 @@ void rai_scan_masks_avx2(const rai_scan_t *scan, const unsigned char *p,
     m->nm = a.nm | b.nm << 32;
 }
 
+/* The same masks with AVX-512BW: one 64-byte register, the same nibble
+ * tables (the byte shuffle works per 16-byte lane, as AVX2's), and the
+ * class bits tested straight into mask registers. */
+#define RAI_SCAN_AVX512 "avx512f,avx512bw,avx2,bmi,bmi2,pclmul"
+
+__attribute__((target(RAI_SCAN_AVX512)))
+static inline __m512i rai_scan_table64(const unsigned char *t)
+{
+    return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)t));
+}
+
+__attribute__((target(RAI_SCAN_AVX512)))
+static inline __m512i rai_scan_lookup64(__m512i lo, __m512i hi, __m512i v)
+{
+    const __m512i f = _mm512_set1_epi8(0x0F);
+
+    return _mm512_and_si512(
+        _mm512_shuffle_epi8(lo, _mm512_and_si512(v, f)),
+        _mm512_shuffle_epi8(hi, _mm512_and_si512(_mm512_srli_epi16(v, 4), f)));
+}
+
+__attribute__((target(RAI_SCAN_AVX512)))
+static inline __attribute__((always_inline))
+void rai_scan_masks_avx512(const rai_scan_t *scan, const unsigned char *p,
+                           rai_scan_masks_t *m)
+{
+    __m512i v = _mm512_loadu_si512((const void *)p);
+    __m512i n1 = _mm512_loadu_si512((const void *)(p + 1));
+    __m512i n2 = _mm512_loadu_si512((const void *)(p + 2));
+    __m512i cls = rai_scan_lookup64(rai_scan_table64(rai_scan_cls_lo),
+                                    rai_scan_table64(rai_scan_cls_hi), v);
+    __m512i b = rai_scan_lookup64(rai_scan_table64(scan->block_lo),
+                                  rai_scan_table64(scan->block_hi), n1);
+    __m512i pair = _mm512_or_si512(
+        _mm512_and_si512(rai_scan_lookup64(rai_scan_table64(rai_scan_first_lo),
+                                           rai_scan_table64(rai_scan_first_hi), n1),
+                         rai_scan_lookup64(rai_scan_table64(rai_scan_second_lo),
+                                           rai_scan_table64(rai_scan_second_hi), n2)),
+        _mm512_and_si512(b, _mm512_set1_epi8(0x0F)));
+
+    m->open = _mm512_test_epi8_mask(cls, _mm512_set1_epi8((char)RAI_K_LT))
+              & _mm512_test_epi8_mask(b, _mm512_set1_epi8((char)RAI_K_OPENS));
+    m->cand = _mm512_test_epi8_mask(pair, pair);
+    m->gt = _mm512_test_epi8_mask(cls, _mm512_set1_epi8(RAI_K_GT));
+    m->dq = _mm512_test_epi8_mask(cls, _mm512_set1_epi8(RAI_K_DQ));
+    m->sq = _mm512_test_epi8_mask(cls, _mm512_set1_epi8(RAI_K_SQ));
+    m->eq = _mm512_test_epi8_mask(cls, _mm512_set1_epi8(RAI_K_EQ));
+    m->ws = _mm512_test_epi8_mask(cls, _mm512_set1_epi8(RAI_K_WS0 | RAI_K_WS2));
+    /* a byte of a name: none of the classes but '<' */
+    m->nm = _mm512_testn_epi8_mask(cls, _mm512_set1_epi8(0x7F));
+}
+
+__attribute__((target(RAI_SCAN_AVX512)))
+static inline int rai_scan_any_lt_avx512(const unsigned char *p)
+{
+    return _mm512_cmpeq_epi8_mask(_mm512_loadu_si512((const void *)p),
+                                  _mm512_set1_epi8('<')) != 0;
+}
+
 /* Whether the 64 bytes at p hold a '<'. */
 static inline int rai_scan_any_lt_sse2(const unsigned char *p)
 {
@@ -925,6 +994,7 @@ static size_t rai_scan_blocks_##suffix(const rai_scan_t *scan,            \
 
 RAI_SCAN_BLOCKS(sse2, , 0)
 RAI_SCAN_BLOCKS(avx2, __attribute__((target("avx2,bmi,bmi2,pclmul"))), 1)
+RAI_SCAN_BLOCKS(avx512, __attribute__((target(RAI_SCAN_AVX512))), 1)
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -1466,7 +1536,9 @@ data:
 #if RAI_SCAN_X86
     if (impl != RAI_SCAN_IMPL_PORTABLE && i >= skip && !scan->depth
         && len - i >= RAI_SCAN_BLOCK_SPAN) {
-        i = impl == RAI_SCAN_IMPL_AVX2
+        i = impl == RAI_SCAN_IMPL_AVX512
+            ? rai_scan_blocks_avx512(scan, in, i, len, &skip)
+            : impl == RAI_SCAN_IMPL_AVX2
             ? rai_scan_blocks_avx2(scan, in, i, len, &skip)
             : rai_scan_blocks_sse2(scan, in, i, len, &skip);
     }

@@ -119,11 +119,12 @@ enum {
     RAI_SCAN_IMPL_AUTO = 0,
     RAI_SCAN_IMPL_PORTABLE,
     RAI_SCAN_IMPL_SSE2,
-    RAI_SCAN_IMPL_AVX2
+    RAI_SCAN_IMPL_AVX2,
+    RAI_SCAN_IMPL_AVX512            /* AVX2's, with AVX-512BW block masks */
 };
 int rai_scan_force_impl(int impl);
 
-/* The name of an implementation ("portable", "sse2", "avx2"). */
+/* The name of an implementation ("portable", "sse2", "avx2", "avx512"). */
 const char *rai_scan_impl_name(int impl);
 
 #endif

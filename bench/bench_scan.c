@@ -151,7 +151,8 @@ static const struct {
     int impl;
 } bench_impls[] = {
     { "auto", RAI_SCAN_IMPL_AUTO }, { "portable", RAI_SCAN_IMPL_PORTABLE },
-    { "sse2", RAI_SCAN_IMPL_SSE2 }, { "avx2", RAI_SCAN_IMPL_AVX2 }
+    { "sse2", RAI_SCAN_IMPL_SSE2 }, { "avx2", RAI_SCAN_IMPL_AVX2 },
+    { "avx512", RAI_SCAN_IMPL_AVX512 }
 };
 #define BENCH_IMPLS (sizeof(bench_impls) / sizeof(bench_impls[0]))
 

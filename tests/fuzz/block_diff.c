@@ -386,7 +386,8 @@ static void scan_chunks(const rai_scan_elements_t *cfg, int scripts, const char 
     out->in_text = rai_scan_in_text(&scan);
 }
 
-static const int impls[] = { RAI_SCAN_IMPL_PORTABLE, RAI_SCAN_IMPL_SSE2, RAI_SCAN_IMPL_AVX2 };
+static const int impls[] = { RAI_SCAN_IMPL_PORTABLE, RAI_SCAN_IMPL_SSE2, RAI_SCAN_IMPL_AVX2,
+                             RAI_SCAN_IMPL_AVX512 };
 
 static void print_c(FILE *f, const char *p, size_t n)
 {
@@ -646,7 +647,8 @@ int main(int argc, char **argv)
     rep_t want = { 0 }, got = { 0 };
     unsigned long checks = 0;
     int have_avx2 = rai_scan_force_impl(RAI_SCAN_IMPL_AVX2) == RAI_SCAN_IMPL_AVX2;
-    int nimpl = have_avx2 ? 3 : 2;
+    int have_avx512 = rai_scan_force_impl(RAI_SCAN_IMPL_AVX512) == RAI_SCAN_IMPL_AVX512;
+    int nimpl = have_avx512 ? 4 : have_avx2 ? 3 : 2;
 
     if (argc > 3 && strcmp(argv[3], "enum") == 0)
         return enum_mode((int)iters, seed);
@@ -701,6 +703,7 @@ int main(int argc, char **argv)
         }
         if ((it + 1) % 200000 == 0) fprintf(stderr, "%lu iterations, %lu scans\n", it + 1, checks);
     }
-    printf("ok: %lu iterations, %lu scans, avx2 %d\n", iters, checks, have_avx2);
+    printf("ok: %lu iterations, %lu scans, avx2 %d, avx512 %d\n", iters, checks, have_avx2,
+           have_avx512);
     return 0;
 }

@@ -166,7 +166,8 @@ static void fuzz_check_sites(const char *page, const fuzz_offsets_t *found)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const int impls[] = {
-        RAI_SCAN_IMPL_PORTABLE, RAI_SCAN_IMPL_SSE2, RAI_SCAN_IMPL_AVX2
+        RAI_SCAN_IMPL_PORTABLE, RAI_SCAN_IMPL_SSE2, RAI_SCAN_IMPL_AVX2,
+        RAI_SCAN_IMPL_AVX512
     };
     fuzz_offsets_t whole = { 0 }, other = { 0 };
     const char *page = (const char *)data;

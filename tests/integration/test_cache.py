@@ -533,7 +533,8 @@ def test_memcached_down(httpd_factory, standin, memcached):
     """memcached stops: pages still get fresh tokens, and RAI0020 says the cache failed,
     at the log level a production server runs with."""
     httpd = httpd_factory(modules=["socache_memcache"], loglevel="warn")
-    httpd.configure(widget_site(httpd, standin, ["alice"],
+    # the memo off: each page asks the cache (test_memo_outlasts_cache_briefly: with it)
+    httpd.configure(widget_site(httpd, standin, ["alice"], TokenMemo="off",
                                 Cache="memcache:127.0.0.1:%d" % memcached.port)).start()
     first = token_of(page(httpd, "alice")[0])
     assert token_of(page(httpd, "alice")[0]) == first
@@ -635,8 +636,9 @@ def cache_server(request, kind):
     return request.getfixturevalue(kind)
 
 
-def sealed_site(httpd, standin, server, users):
-    return widget_site(httpd, standin, users, Cache="%s:127.0.0.1:%d" % (
+def sealed_site(httpd, standin, server, users, memo="off"):
+    """The memo off by default: each page looks at the shared entry itself."""
+    return widget_site(httpd, standin, users, TokenMemo=memo, Cache="%s:127.0.0.1:%d" % (
         "redis" if server.name == "redis" else "memcache", server.port))
 
 
@@ -694,6 +696,82 @@ def test_forged_entries_are_misses(request, httpd_factory, standin, kind):
         assert jwt_payload(token)["sub"] == "alice", forged[:40]
     assert standin.stats()["token_requests"] == 2 + len(forgeries)
     assert log_lines(httpd, "RAI0036")
+
+
+# ----------------------------------------------------------------- the memo
+
+@pytest.mark.expect_error(*MEMCACHE_ERRORS)
+def test_memo_outlasts_cache_briefly(httpd_factory, standin, memcached):
+    """RaiEmbedTokenMemo 2: a child serves the token it took from the cache for 2 s
+    without asking the cache (memcached stopped: no RAI0020, no call); after that it asks
+    again, finds the cache gone, and fetches."""
+    httpd = httpd_factory(modules=["socache_memcache"], loglevel="warn")
+    httpd.configure(widget_site(httpd, standin, ["alice"], extra=ONE_PROCESS, TokenMemo="2",
+                                Cache="memcache:127.0.0.1:%d" % memcached.port)).start()
+    first = token_of(page(httpd, "alice")[0])
+    memcached.stop()
+    assert token_of(page(httpd, "alice")[0]) == first
+    assert not log_lines(httpd, "RAI0020"), "the memo asked the cache"
+    assert standin.stats()["token_requests"] == 1
+    time.sleep(2.3)
+    later = token_of(page(httpd, "alice")[0])
+    assert later != first and jwt_payload(later)["sub"] == "alice"
+    assert standin.stats()["token_requests"] == 2
+    assert log_lines(httpd, "RAI0020", "warn")
+    assert httpd.notes() == ["fetched", "cached", "fetched"]
+
+
+@pytest.mark.parametrize("kind", ["redis"])
+def test_memo_not_poisoned_through_cache(request, httpd_factory, standin, kind):
+    """Whoever can write the shared cache puts mallory's sealed entry under alice's key
+    while alice's token is in the child's memo: alice keeps her own token; once the memo
+    has let it go, the moved entry is a miss (RAI0036) and alice's token is fetched anew.
+    mallory's page never gets alice's token from the memo, nor alice mallory's."""
+    server = cache_server(request, kind)
+    httpd = httpd_factory(modules=["socache_redis"])
+    httpd.configure(sealed_site(httpd, standin, server, ["alice", "mallory"], memo="2")
+                    + ONE_PROCESS).start()
+    store = Store(server)
+
+    mallory = token_of(page(httpd, "mallory")[0])
+    mallory_key = store.keys()[0]
+    alice = token_of(page(httpd, "alice")[0])
+    alice_key = [k for k in store.keys() if k != mallory_key][0]
+    store.set(alice_key, store.get(mallory_key))
+    assert token_of(page(httpd, "alice")[0]) == alice
+    assert token_of(page(httpd, "mallory")[0]) == mallory
+    assert standin.stats()["token_requests"] == 2
+    time.sleep(2.3)
+    token = token_of(page(httpd, "alice")[0])
+    assert jwt_payload(token)["sub"] == "alice" and token != alice
+    assert log_lines(httpd, "RAI0036", "warn")
+    assert standin.stats()["token_requests"] == 3
+
+
+def test_memo_keeps_reuse_limit(httpd_factory, standin):
+    """The memo (10 s) never stretches RaiEmbedTokenReuse (1 s) in one child: past the
+    reuse a page gets a new token, and the memo takes the new one."""
+    httpd = httpd_factory()
+    httpd.configure(widget_site(httpd, standin, ["alice"], extra=ONE_PROCESS,
+                                TokenReuse="1", TokenMemo="10")).start()
+    first = token_of(page(httpd, "alice")[0])
+    assert token_of(page(httpd, "alice")[0]) == first
+    time.sleep(1.5)
+    second = token_of(page(httpd, "alice")[0])
+    assert second != first
+    assert token_of(page(httpd, "alice")[0]) == second
+    assert standin.stats()["token_requests"] == 2
+    assert httpd.notes() == ["fetched", "cached", "fetched", "cached"]
+
+
+def test_memo_off_with_cache_none(httpd_factory, standin):
+    """RaiEmbedCache none: nothing is remembered either, whatever RaiEmbedTokenMemo says."""
+    httpd = httpd_factory()
+    httpd.configure(widget_site(httpd, standin, ["alice"], extra=ONE_PROCESS, Cache="none",
+                                TokenMemo="30")).start()
+    tokens = [token_of(page(httpd, "alice")[0]) for _ in range(3)]
+    assert len(set(tokens)) == 3
+    assert standin.stats()["token_requests"] == 3
 
 
 def test_cache_none(httpd_factory, standin):

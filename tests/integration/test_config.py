@@ -96,6 +96,11 @@ BAD_CONFIGS = {
     "timeout_over_300": (dict(Timeout="1 301"), ["RaiEmbedTimeout"]),
     "reuse_negative": (dict(TokenReuse="-5"), ["RaiEmbedTokenReuse"]),
     "reuse_words": (dict(TokenReuse="abc"), ["RaiEmbedTokenReuse"]),
+    "memo_over_60": (dict(TokenMemo="61"), ["RaiEmbedTokenMemo", "61"]),
+    "memo_words": (dict(TokenMemo="10s"), ["RaiEmbedTokenMemo", "10s"]),
+    "memo_negative": (dict(TokenMemo="-1"), ["RaiEmbedTokenMemo"]),
+    "memo_in_vhost": (lambda h, s: rai_conf(s) + _vhost("RaiEmbedTokenMemo 5"),
+                      ["RaiEmbedTokenMemo"]),
     "elements_star_first": (dict(Elements="*x"), ["RaiEmbedElements"]),
     "elements_angle": (dict(Elements='"<"'), ["RaiEmbedElements"]),
     "content_types_no_slash": (dict(ContentTypes="html"), ["RaiEmbedContentTypes"]),
@@ -129,7 +134,7 @@ def test_bad_config(httpd_factory, standin, case):
 def test_good_config(httpd_factory, standin):
     httpd = httpd_factory()
     httpd.configure(rai_conf(standin, Identifier=HEADER_ID, Timeout="0.25 2.5",
-                             TokenReuse="0", Elements="x-widget my-*-box",
+                             TokenReuse="0", TokenMemo="off", Elements="x-widget my-*-box",
                              ContentTypes="text/html application/xhtml+xml"))
     rc, output = httpd.configtest()
     assert rc == 0, output

@@ -369,7 +369,8 @@ def test_cache_open_errors(httpd_factory, standin, workdir):
         "--appendonly", "no", "--dir", str(workdir)], workdir).start()
     try:
         httpd = httpd_factory(modules=["socache_redis"])
-        httpd.configure(site(httpd, standin, Cache="redis:127.0.0.1:%d" % redis.port)).start()
+        httpd.configure(site(httpd, standin, Cache="redis:127.0.0.1:%d" % redis.port,
+                             TokenMemo="off")).start()
         vhost = vhost_of(httpd)
         store = Store(redis)
         get_close(httpd, "/priv/widget.html", user="alice")

@@ -287,7 +287,8 @@ static int cmp_size(const void *a, const void *b)
  * some with empty chunks. */
 /* The fast paths the tests run each page through (rai_scan_force_impl). */
 static const int impls[] = {
-    RAI_SCAN_IMPL_PORTABLE, RAI_SCAN_IMPL_SSE2, RAI_SCAN_IMPL_AVX2
+    RAI_SCAN_IMPL_PORTABLE, RAI_SCAN_IMPL_SSE2, RAI_SCAN_IMPL_AVX2,
+    RAI_SCAN_IMPL_AVX512
 };
 #define NIMPLS ((int)(sizeof(impls) / sizeof(impls[0])))
 
@@ -1578,6 +1579,12 @@ START_TEST(test_force_impl)
 #if defined(__x86_64__) && !defined(RAI_SCAN_NO_SIMD)
     ck_assert_int_eq(rai_scan_force_impl(RAI_SCAN_IMPL_SSE2), RAI_SCAN_IMPL_SSE2);
     ck_assert_int_ne(best, RAI_SCAN_IMPL_PORTABLE);
+    /* AVX-512 only where AVX2 is too, and the best when it is there */
+    if (rai_scan_force_impl(RAI_SCAN_IMPL_AVX512) == RAI_SCAN_IMPL_AVX512) {
+        ck_assert_int_eq(rai_scan_force_impl(RAI_SCAN_IMPL_AVX2), RAI_SCAN_IMPL_AVX2);
+        ck_assert_int_eq(best, RAI_SCAN_IMPL_AVX512);
+    }
+    ck_assert_str_eq(rai_scan_impl_name(RAI_SCAN_IMPL_AVX512), "avx512");
 #endif
     ck_assert_int_eq(rai_scan_force_impl(RAI_SCAN_IMPL_AUTO), best);
     ck_assert_int_eq(rai_scan_force_impl(99), best);
