@@ -529,9 +529,12 @@ static const char *rai_embed_set_token_memo(cmd_parms *cmd, void *dconf,
     if (err) {
         return err;
     }
-    seconds = !strcasecmp(arg, "off") ? 0 : apr_strtoi64(arg, &end, 10);
-    if (strcasecmp(arg, "off") && (end == arg || *end || seconds < 0
-                                   || seconds > 60)) {
+    if (!strcasecmp(arg, "off")) {
+        sconf->token_memo = 0;
+        return NULL;
+    }
+    seconds = apr_strtoi64(arg, &end, 10);
+    if (end == arg || *end || seconds < 0 || seconds > 60) {
         return apr_psprintf(cmd->pool, "RaiEmbedTokenMemo: '%s' must be off "
                             "or a whole number of seconds from 0 to 60", arg);
     }

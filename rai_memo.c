@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
 
@@ -26,17 +28,12 @@ struct rai_memo {
     rai_memo_slot_t slots[RAI_MEMO_SLOTS];
 };
 
-/* Overwrites what the slot holds (not optimised away: the store goes
- * through a volatile pointer) and frees it.  Under lock. */
+/* Wipes what the slot holds, as the module wipes its other secrets, and
+ * frees it.  Under lock. */
 static void rai_memo_clear(rai_memo_slot_t *slot)
 {
     if (slot->token) {
-        volatile char *v = slot->token;
-        apr_size_t i;
-
-        for (i = 0; i < slot->token_len; i++) {
-            v[i] = 0;
-        }
+        OPENSSL_cleanse(slot->token, slot->token_len);
         free(slot->token);
         slot->token = NULL;
     }

@@ -16,7 +16,7 @@
  * a page (RaiEmbedTokenReuse) is the caller's check, as for the cache.
  *
  * Bounded: RAI_MEMO_SLOTS entries, each slot taken by the key that hashes
- * to it last.  Thread-safe.  APR only. */
+ * to it last.  Thread-safe.  APR, and libcrypto to wipe what it lets go. */
 #ifndef RAI_MEMO_H
 #define RAI_MEMO_H
 
