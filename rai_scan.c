@@ -621,61 +621,63 @@ static int rai_scan_block_plain(const rai_scan_t *scan, const unsigned char *in,
 
 /* Judges one block (at the state k hands it).  Returns 0 and updates k
  * to go on; 1 when a tag that matters starts at *at (the data state
- * there); 2 when the check refused the block (see rai_scan_blocks). */
+ * there); 2 when the check refused the block (see rai_scan_blocks).
+ * Straight-line code but for the rare cases (a tag that
+ * may matter, single quotes): half of a manual's blocks start inside a
+ * tag and two thirds hold quotes, so a branch on either would guess
+ * wrong all the time. */
 static inline __attribute__((always_inline))
 int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
                          size_t len, const rai_scan_masks_t *m,
                          rai_scan_carry_t *k, size_t i, int clmul, size_t *at)
 {
-    uint64_t vo = k->tag, real, ends, all, closed, in_tag, lim, cand, qd, qs;
-    uint64_t qk, qo, px, content, opening, eq_out, nm, wsin, starts, seeded;
-    unsigned int last, open_end;
-    int ok = 1;
+    uint64_t vo = k->tag, real, ends, all, oe, in_tag, cand, qd, qs;
+    uint64_t qk, px, content, opening, eq_out, wsin, starts, seeded;
+    unsigned int open_end;
+    int ok, hit = 0;
 
     real = rai_scan_first_after((m->gt << 1) | (vo ^ 1), m->open);
     ends = rai_scan_first_after((real << 1) | vo, m->gt);
     all = real | vo;
-    last = 63 - (unsigned int)__builtin_clzll(all | 1);
-    open_end = all && !(ends >> last);
-    closed = open_end ? all & ~((uint64_t)1 << last) : all;
-    in_tag = (ends - closed) | ends | (open_end ? ~rai_scan_below(last) : 0);
-    lim = ~(uint64_t)0;
+    /* the last tag goes on past the block when its start is the highest
+     * bit of the two sets (starts and ends come in turn) */
+    open_end = all > ends;
+    /* the bytes of tags, from each start to its end (to the block's end
+     * for the last one when it goes on) */
+    in_tag = ((ends | (uint64_t)open_end << 63) - all) | ends
+             | (uint64_t)open_end << 63;
+    oe = 0 - (uint64_t)open_end;
     cand = real & m->cand;
-    while (__builtin_expect(cand != 0, 0)
-           && rai_scan_block_plain(scan, in, i + (size_t)__builtin_ctzll(cand), len)) {
-        cand &= cand - 1;
-    }
-    if (cand) {
-        unsigned int c = (unsigned int)__builtin_ctzll(cand);
+    if (__builtin_expect(cand != 0, 0)) {
+        while (cand && rai_scan_block_plain(scan, in,
+                                            i + (size_t)__builtin_ctzll(cand), len)) {
+            cand &= cand - 1;
+        }
+        if (cand) {
+            unsigned int c = (unsigned int)__builtin_ctzll(cand);
 
-        lim = rai_scan_below(c);
-        in_tag &= lim;
-        *at = i + c;
+            in_tag &= rai_scan_below(c);
+            *at = i + c;
+            hit = 1;
+        }
     }
     qd = m->dq & in_tag;
     qs = m->sq & in_tag;
-    if (!(vo | open_end | qd | qs)) {
-        /* no quote in its tags, none from or to another block: every
-         * tag ends at its first '>' */
-        if (lim != ~(uint64_t)0) {
-            return 1;
-        }
-        k->tag = k->inq = 0;
-        k->eq = k->ws = k->seeded = 0;
-        return 0;
-    }
-    if (__builtin_expect(k->inq, 0)) {
-        /* the kind of the value the last block ended in */
-        qk = k->inq_sq ? qs : qd;
-        qo = k->inq_sq ? qd : qs;
-        px = ~rai_scan_pxor(qk, clmul);
-        ok = !(px & ends) && !(qo & ~(px & ~qk));
-    }
-    else if (__builtin_expect(!qs, 1)) {
+    if (__builtin_expect(!(qs | (k->inq & k->inq_sq)), 1)) {
+        /* double quotes only (the manual's case), or none at all: a value
+         * the last block ended in starts this one inside quotes */
         qk = qd;
-        px = rai_scan_pxor(qd, clmul);
+        px = rai_scan_pxor(qd, clmul) ^ (0 - (uint64_t)k->inq);
         ok = !(px & ends);
         k->inq_sq = 0;
+    }
+    else if (k->inq) {
+        /* the kind of the value the last block ended in */
+        uint64_t qo = k->inq_sq ? qd : qs;
+
+        qk = k->inq_sq ? qs : qd;
+        px = ~rai_scan_pxor(qk, clmul);
+        ok = !(px & ends) && !(qo & ~(px & ~qk));
     }
     else {
         uint64_t pd = rai_scan_pxor(qd, clmul);
@@ -695,34 +697,36 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
      * value: harmless when no quote follows it in its tag, that is when
      * this block has none in its tags and no tag goes on past it) */
     eq_out = m->eq & in_tag & ~content;
-    if (((eq_out << 1) | k->eq) != opening
-        && (qd | qs | open_end)) {
-        ok = 0;
-    }
+    ok &= (((eq_out << 1) | k->eq) == opening) | !(qd | qs | open_end);
     /* and that '=' ends an attribute name that follows whitespace inside
-     * the tag (not the tag's own name, not a name right after a value) */
-    nm = in_tag & m->nm & ~content;
+     * the tag (not the tag's own name, not a name right after a value).
+     * The runs of name bytes need no mask: one that starts at whitespace
+     * in a tag ends at its '>' or at a quote, and one inside a value can
+     * vouch for no opening quote (the byte before that is an '=' outside
+     * values, which the closing quote after such a run is not) */
     wsin = m->ws & in_tag;
-    starts = nm & ((wsin << 1) | k->ws);
-    starts |= nm & k->seeded >> 1 & 1;  /* a seeded name goes on */
-    seeded = ((nm + starts) ^ nm) & nm;
-    if (opening & ~((seeded << 2) | k->seeded)) {
-        ok = 0;
-    }
-    if (!ok) {
+    starts = m->nm & ((wsin << 1) | k->ws | (k->seeded >> 1 & 1));
+    seeded = ((m->nm + starts) ^ m->nm) & m->nm;
+    ok &= !(opening & ~((seeded << 2) | k->seeded));
+    if (__builtin_expect(!ok, 0)) {
         return 2;
     }
-    if (lim != ~(uint64_t)0) {
+    if (hit) {
         return 1;
     }
     /* the tag the block ends in: a new one, or the one it began in */
-    k->tag_at = open_end && (last || !vo) ? i + last : k->tag_at;
+    {
+        uint64_t fresh = oe & (0 - (uint64_t)(real != 0));
+        size_t last = i + 63 - (unsigned int)__builtin_clzll(real | 1);
+
+        k->tag_at = (k->tag_at & ~fresh) | (last & fresh);
+    }
     k->tag = open_end;
     k->inq = open_end & (unsigned int)(px >> 63);
     /* the bits the next block looks back at, of a tag that goes on */
-    k->eq = open_end ? eq_out >> 63 : 0;
-    k->ws = open_end ? wsin >> 63 : 0;
-    k->seeded = open_end ? seeded >> 62 : 0;
+    k->eq = eq_out >> 63 & oe;
+    k->ws = wsin >> 63 & oe;
+    k->seeded = seeded >> 62 & oe;
     return 0;
 }
 
@@ -733,9 +737,20 @@ static inline uint64_t rai_scan_bits16(__m128i x)
 
 /* SSE2 has no byte shuffle: compares, and the names looked up a byte at
  * a time (the same tables). */
-static void rai_scan_masks_sse2(const rai_scan_t *scan, const unsigned char *p,
-                                rai_scan_masks_t *m)
+typedef struct {
+    const rai_scan_t *scan;
+} rai_scan_tables_sse2_t;
+
+static inline void rai_scan_tables_sse2(const rai_scan_t *scan,
+                                        rai_scan_tables_sse2_t *t)
 {
+    t->scan = scan;
+}
+
+static void rai_scan_masks_sse2(const rai_scan_tables_sse2_t *t,
+                                const unsigned char *p, rai_scan_masks_t *m)
+{
+    const rai_scan_t *scan = t->scan;
     const __m128i lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'),
                   dq = _mm_set1_epi8('"'), sq = _mm_set1_epi8('\''),
                   eq = _mm_set1_epi8('='), sl = _mm_set1_epi8('/'),
@@ -813,32 +828,43 @@ typedef struct {
     uint64_t open, cand, gt, dq, sq, eq, ws, nm;
 } rai_scan_half_t;
 
+/* The tables, loaded once before the loop. */
+typedef struct {
+    __m256i cls_lo, cls_hi, b_lo, b_hi, f_lo, f_hi, s_lo, s_hi;
+} rai_scan_tables_avx2_t;
+
 __attribute__((target("avx2")))
 static inline __attribute__((always_inline))
-void rai_scan_half_avx2(const rai_scan_t *scan, const unsigned char *p,
+void rai_scan_tables_avx2(const rai_scan_t *scan, rai_scan_tables_avx2_t *t)
+{
+    t->cls_lo = rai_scan_table32(rai_scan_cls_lo);
+    t->cls_hi = rai_scan_table32(rai_scan_cls_hi);
+    t->b_lo = rai_scan_table32(scan->block_lo);
+    t->b_hi = rai_scan_table32(scan->block_hi);
+    t->f_lo = rai_scan_table32(rai_scan_first_lo);
+    t->f_hi = rai_scan_table32(rai_scan_first_hi);
+    t->s_lo = rai_scan_table32(rai_scan_second_lo);
+    t->s_hi = rai_scan_table32(rai_scan_second_hi);
+}
+
+__attribute__((target("avx2")))
+static inline __attribute__((always_inline))
+void rai_scan_half_avx2(const rai_scan_tables_avx2_t *t, const unsigned char *p,
                         rai_scan_half_t *h)
 {
-    const __m256i cls_lo = rai_scan_table32(rai_scan_cls_lo),
-                  cls_hi = rai_scan_table32(rai_scan_cls_hi),
-                  f_lo = rai_scan_table32(rai_scan_first_lo),
-                  f_hi = rai_scan_table32(rai_scan_first_hi),
-                  s_lo = rai_scan_table32(rai_scan_second_lo),
-                  s_hi = rai_scan_table32(rai_scan_second_hi),
-                  b_lo = rai_scan_table32(scan->block_lo),
-                  b_hi = rai_scan_table32(scan->block_hi),
-                  zero = _mm256_setzero_si256();
+    const __m256i zero = _mm256_setzero_si256();
     __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
     __m256i n1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 1));
     __m256i n2 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 2));
-    __m256i cls = rai_scan_lookup32(cls_lo, cls_hi, v);
-    __m256i b = rai_scan_lookup32(b_lo, b_hi, n1);
+    __m256i cls = rai_scan_lookup32(t->cls_lo, t->cls_hi, v);
+    __m256i b = rai_scan_lookup32(t->b_lo, t->b_hi, n1);
     /* an opener: the '<' bit of cls (0x80) where b can open a tag */
     __m256i op = _mm256_andnot_si256(
         _mm256_cmpeq_epi8(_mm256_and_si256(b, _mm256_set1_epi8((char)RAI_K_OPENS)),
                           zero), cls);
     __m256i pair = _mm256_or_si256(
-        _mm256_and_si256(rai_scan_lookup32(f_lo, f_hi, n1),
-                         rai_scan_lookup32(s_lo, s_hi, n2)),
+        _mm256_and_si256(rai_scan_lookup32(t->f_lo, t->f_hi, n1),
+                         rai_scan_lookup32(t->s_lo, t->s_hi, n2)),
         _mm256_and_si256(b, _mm256_set1_epi8(0x0F)));
 
     h->open = rai_scan_top32(op);
@@ -856,13 +882,13 @@ void rai_scan_half_avx2(const rai_scan_t *scan, const unsigned char *p,
 
 __attribute__((target("avx2")))
 static inline __attribute__((always_inline))
-void rai_scan_masks_avx2(const rai_scan_t *scan, const unsigned char *p,
+void rai_scan_masks_avx2(const rai_scan_tables_avx2_t *t, const unsigned char *p,
                          rai_scan_masks_t *m)
 {
     rai_scan_half_t a, b;
 
-    rai_scan_half_avx2(scan, p, &a);
-    rai_scan_half_avx2(scan, p + 32, &b);
+    rai_scan_half_avx2(t, p, &a);
+    rai_scan_half_avx2(t, p + 32, &b);
     m->open = a.open | b.open << 32;
     m->cand = ~(a.cand | b.cand << 32);
     m->gt = a.gt | b.gt << 32;
@@ -885,44 +911,80 @@ static inline __m512i rai_scan_table64(const unsigned char *t)
 }
 
 __attribute__((target(RAI_SCAN_AVX512)))
-static inline __m512i rai_scan_lookup64(__m512i lo, __m512i hi, __m512i v)
+static inline __m512i rai_scan_lookup64(__m512i lo, __m512i hi, __m512i f,
+                                        __m512i v)
 {
-    const __m512i f = _mm512_set1_epi8(0x0F);
-
     return _mm512_and_si512(
         _mm512_shuffle_epi8(lo, _mm512_and_si512(v, f)),
         _mm512_shuffle_epi8(hi, _mm512_and_si512(_mm512_srli_epi16(v, 4), f)));
 }
 
+/* The tables and constants, in registers for the whole loop (AVX-512
+ * has 32): the empty asm hides the constants' values from the compiler,
+ * which would otherwise build each one again in every block. */
+typedef struct {
+    __m512i cls_lo, cls_hi, b_lo, b_hi, f_lo, f_hi, s_lo, s_hi;
+    __m512i nib, lt, opens, gt, dq, sq, eq, ws, cls7;
+} rai_scan_tables_avx512_t;
+
+#define RAI_SCAN_OPAQUE(v) __asm__("" : "+v"(v))
+
 __attribute__((target(RAI_SCAN_AVX512)))
 static inline __attribute__((always_inline))
-void rai_scan_masks_avx512(const rai_scan_t *scan, const unsigned char *p,
+void rai_scan_tables_avx512(const rai_scan_t *scan, rai_scan_tables_avx512_t *t)
+{
+    t->cls_lo = rai_scan_table64(rai_scan_cls_lo);
+    t->cls_hi = rai_scan_table64(rai_scan_cls_hi);
+    t->b_lo = rai_scan_table64(scan->block_lo);
+    t->b_hi = rai_scan_table64(scan->block_hi);
+    t->f_lo = rai_scan_table64(rai_scan_first_lo);
+    t->f_hi = rai_scan_table64(rai_scan_first_hi);
+    t->s_lo = rai_scan_table64(rai_scan_second_lo);
+    t->s_hi = rai_scan_table64(rai_scan_second_hi);
+    t->nib = _mm512_set1_epi8(0x0F);
+    t->lt = _mm512_set1_epi8((char)RAI_K_LT);
+    t->opens = _mm512_set1_epi8((char)RAI_K_OPENS);
+    t->gt = _mm512_set1_epi8(RAI_K_GT);
+    t->dq = _mm512_set1_epi8(RAI_K_DQ);
+    t->sq = _mm512_set1_epi8(RAI_K_SQ);
+    t->eq = _mm512_set1_epi8(RAI_K_EQ);
+    t->ws = _mm512_set1_epi8(RAI_K_WS0 | RAI_K_WS2);
+    t->cls7 = _mm512_set1_epi8(0x7F);
+    RAI_SCAN_OPAQUE(t->nib);
+    RAI_SCAN_OPAQUE(t->lt);
+    RAI_SCAN_OPAQUE(t->opens);
+    RAI_SCAN_OPAQUE(t->gt);
+    RAI_SCAN_OPAQUE(t->dq);
+    RAI_SCAN_OPAQUE(t->sq);
+    RAI_SCAN_OPAQUE(t->eq);
+    RAI_SCAN_OPAQUE(t->ws);
+    RAI_SCAN_OPAQUE(t->cls7);
+}
+
+__attribute__((target(RAI_SCAN_AVX512)))
+static inline __attribute__((always_inline))
+void rai_scan_masks_avx512(const rai_scan_tables_avx512_t *t, const unsigned char *p,
                            rai_scan_masks_t *m)
 {
     __m512i v = _mm512_loadu_si512((const void *)p);
     __m512i n1 = _mm512_loadu_si512((const void *)(p + 1));
     __m512i n2 = _mm512_loadu_si512((const void *)(p + 2));
-    __m512i cls = rai_scan_lookup64(rai_scan_table64(rai_scan_cls_lo),
-                                    rai_scan_table64(rai_scan_cls_hi), v);
-    __m512i b = rai_scan_lookup64(rai_scan_table64(scan->block_lo),
-                                  rai_scan_table64(scan->block_hi), n1);
+    __m512i cls = rai_scan_lookup64(t->cls_lo, t->cls_hi, t->nib, v);
+    __m512i b = rai_scan_lookup64(t->b_lo, t->b_hi, t->nib, n1);
     __m512i pair = _mm512_or_si512(
-        _mm512_and_si512(rai_scan_lookup64(rai_scan_table64(rai_scan_first_lo),
-                                           rai_scan_table64(rai_scan_first_hi), n1),
-                         rai_scan_lookup64(rai_scan_table64(rai_scan_second_lo),
-                                           rai_scan_table64(rai_scan_second_hi), n2)),
-        _mm512_and_si512(b, _mm512_set1_epi8(0x0F)));
+        _mm512_and_si512(rai_scan_lookup64(t->f_lo, t->f_hi, t->nib, n1),
+                         rai_scan_lookup64(t->s_lo, t->s_hi, t->nib, n2)),
+        _mm512_and_si512(b, t->nib));
 
-    m->open = _mm512_test_epi8_mask(cls, _mm512_set1_epi8((char)RAI_K_LT))
-              & _mm512_test_epi8_mask(b, _mm512_set1_epi8((char)RAI_K_OPENS));
+    m->open = _mm512_test_epi8_mask(cls, t->lt) & _mm512_test_epi8_mask(b, t->opens);
     m->cand = _mm512_test_epi8_mask(pair, pair);
-    m->gt = _mm512_test_epi8_mask(cls, _mm512_set1_epi8(RAI_K_GT));
-    m->dq = _mm512_test_epi8_mask(cls, _mm512_set1_epi8(RAI_K_DQ));
-    m->sq = _mm512_test_epi8_mask(cls, _mm512_set1_epi8(RAI_K_SQ));
-    m->eq = _mm512_test_epi8_mask(cls, _mm512_set1_epi8(RAI_K_EQ));
-    m->ws = _mm512_test_epi8_mask(cls, _mm512_set1_epi8(RAI_K_WS0 | RAI_K_WS2));
+    m->gt = _mm512_test_epi8_mask(cls, t->gt);
+    m->dq = _mm512_test_epi8_mask(cls, t->dq);
+    m->sq = _mm512_test_epi8_mask(cls, t->sq);
+    m->eq = _mm512_test_epi8_mask(cls, t->eq);
+    m->ws = _mm512_test_epi8_mask(cls, t->ws);
     /* a byte of a name: none of the classes but '<' */
-    m->nm = _mm512_testn_epi8_mask(cls, _mm512_set1_epi8(0x7F));
+    m->nm = _mm512_testn_epi8_mask(cls, t->cls7);
 }
 
 __attribute__((target(RAI_SCAN_AVX512)))
@@ -969,8 +1031,10 @@ static size_t rai_scan_blocks_##suffix(const rai_scan_t *scan,            \
                                        size_t len, size_t *skip)          \
 {                                                                         \
     rai_scan_carry_t k;                                                   \
+    rai_scan_tables_##suffix##_t t;                                       \
                                                                           \
     memset(&k, 0, sizeof(k));                                             \
+    rai_scan_tables_##suffix(scan, &t);                                   \
     for (; len - i >= RAI_SCAN_BLOCK_SPAN; i += RAI_SCAN_BLOCK) {         \
         rai_scan_masks_t m;                                               \
         size_t at;                                                        \
@@ -979,7 +1043,7 @@ static size_t rai_scan_blocks_##suffix(const rai_scan_t *scan,            \
         if (!k.tag && !rai_scan_any_lt_##suffix(in + i)) {                \
             continue;               /* text only */                       \
         }                                                                 \
-        rai_scan_masks_##suffix(scan, in + i, &m);                        \
+        rai_scan_masks_##suffix(&t, in + i, &m);                          \
         stop = rai_scan_block_judge(scan, in, len, &m, &k, i, clmul, &at); \
         if (stop == 1) {                                                  \
             return at;                                                    \
