@@ -290,14 +290,16 @@ static int rai_scan_best_impl(void)
 #if RAI_SCAN_X86
     __builtin_cpu_init();
     /* the AVX2 path also uses PCLMULQDQ, BMI1 and BMI2, which every CPU
-     * with AVX2 has, but ask; AVX-512 (F and BW: the byte shuffles and
-     * compares into mask registers) only in addition to all that.  The
+     * with AVX2 has, but ask; AVX-512 (F and BW: compares into mask
+     * registers; VBMI: the 128-byte table lookups) only in addition to
+     * all that.  The
      * answers count the OS's support (XSAVE state) too. */
     if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul")
           && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2"))) {
         return RAI_SCAN_IMPL_SSE2;
     }
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+           && __builtin_cpu_supports("avx512vbmi")
            ? RAI_SCAN_IMPL_AVX512 : RAI_SCAN_IMPL_AVX2;
 #else
     return RAI_SCAN_IMPL_PORTABLE;
@@ -453,6 +455,9 @@ static const unsigned char rai_scan_cls_hi[16] = {
 static unsigned char rai_scan_first_lo[16], rai_scan_first_hi[16];
 static unsigned char rai_scan_second_lo[16], rai_scan_second_hi[16];
 
+/* 0, 1, ..., 127: the bytes whose classes the AVX-512 tables hold */
+static unsigned char rai_scan_ascii[128];
+
 static void rai_scan_nibbles(unsigned char *lo, unsigned char *hi,
                              unsigned char c, unsigned char bit)
 {
@@ -481,6 +486,9 @@ static void rai_scan_block_tables(void)
         }
     }
     rai_scan_nibbles(rai_scan_first_lo, rai_scan_first_hi, '!', 0x80);
+    for (k = 0; k < 128; k++) {
+        rai_scan_ascii[k] = (unsigned char)k;
+    }
     for (k = 0; k < 16; k++) {
         rai_scan_second_lo[k] |= 0x80;
         rai_scan_second_hi[k] |= 0x80;
@@ -899,10 +907,12 @@ void rai_scan_masks_avx2(const rai_scan_tables_avx2_t *t, const unsigned char *p
     m->nm = a.nm | b.nm << 32;
 }
 
-/* The same masks with AVX-512BW: one 64-byte register, the same nibble
- * tables (the byte shuffle works per 16-byte lane, as AVX2's), and the
- * class bits tested straight into mask registers. */
-#define RAI_SCAN_AVX512 "avx512f,avx512bw,avx2,bmi,bmi2,pclmul"
+/* The same masks with AVX-512BW and VBMI: one 64-byte register, and
+ * each class looked up whole, in a table of the 128 ASCII bytes (two
+ * registers, made from the nibble tables, so every class is the same as
+ * AVX2's); bytes from 0x80 up are in no class.  The class bits are
+ * tested straight into mask registers. */
+#define RAI_SCAN_AVX512 "avx512f,avx512bw,avx512vbmi,avx2,bmi,bmi2,pclmul"
 
 __attribute__((target(RAI_SCAN_AVX512)))
 static inline __m512i rai_scan_table64(const unsigned char *t)
@@ -910,21 +920,31 @@ static inline __m512i rai_scan_table64(const unsigned char *t)
     return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)t));
 }
 
+/* The 128-byte table of the nibble tables lo and hi: bytes k (0-63) of
+ * t[0] and 64 + k of t[1]. */
 __attribute__((target(RAI_SCAN_AVX512)))
-static inline __m512i rai_scan_lookup64(__m512i lo, __m512i hi, __m512i f,
-                                        __m512i v)
+static inline void rai_scan_table128(const unsigned char *lo, const unsigned char *hi,
+                                     __m512i t[2])
 {
-    return _mm512_and_si512(
-        _mm512_shuffle_epi8(lo, _mm512_and_si512(v, f)),
-        _mm512_shuffle_epi8(hi, _mm512_and_si512(_mm512_srli_epi16(v, 4), f)));
+    const __m512i f = _mm512_set1_epi8(0x0F), l = rai_scan_table64(lo),
+                  h = rai_scan_table64(hi);
+    int k;
+
+    for (k = 0; k < 2; k++) {
+        __m512i v = _mm512_loadu_si512((const void *)(rai_scan_ascii + 64 * k));
+
+        t[k] = _mm512_and_si512(
+            _mm512_shuffle_epi8(l, _mm512_and_si512(v, f)),
+            _mm512_shuffle_epi8(h, _mm512_and_si512(_mm512_srli_epi16(v, 4), f)));
+    }
 }
 
 /* The tables and constants, in registers for the whole loop (AVX-512
  * has 32): the empty asm hides the constants' values from the compiler,
  * which would otherwise build each one again in every block. */
 typedef struct {
-    __m512i cls_lo, cls_hi, b_lo, b_hi, f_lo, f_hi, s_lo, s_hi;
-    __m512i nib, lt, opens, gt, dq, sq, eq, ws, cls7;
+    __m512i cls[2], b[2], f[2], s[2];
+    __m512i nib, x80, lt, opens, gt, dq, sq, eq, ws, cls7;
 } rai_scan_tables_avx512_t;
 
 #define RAI_SCAN_OPAQUE(v) __asm__("" : "+v"(v))
@@ -933,15 +953,12 @@ __attribute__((target(RAI_SCAN_AVX512)))
 static inline __attribute__((always_inline))
 void rai_scan_tables_avx512(const rai_scan_t *scan, rai_scan_tables_avx512_t *t)
 {
-    t->cls_lo = rai_scan_table64(rai_scan_cls_lo);
-    t->cls_hi = rai_scan_table64(rai_scan_cls_hi);
-    t->b_lo = rai_scan_table64(scan->block_lo);
-    t->b_hi = rai_scan_table64(scan->block_hi);
-    t->f_lo = rai_scan_table64(rai_scan_first_lo);
-    t->f_hi = rai_scan_table64(rai_scan_first_hi);
-    t->s_lo = rai_scan_table64(rai_scan_second_lo);
-    t->s_hi = rai_scan_table64(rai_scan_second_hi);
+    rai_scan_table128(rai_scan_cls_lo, rai_scan_cls_hi, t->cls);
+    rai_scan_table128(scan->block_lo, scan->block_hi, t->b);
+    rai_scan_table128(rai_scan_first_lo, rai_scan_first_hi, t->f);
+    rai_scan_table128(rai_scan_second_lo, rai_scan_second_hi, t->s);
     t->nib = _mm512_set1_epi8(0x0F);
+    t->x80 = _mm512_set1_epi8((char)0x80);
     t->lt = _mm512_set1_epi8((char)RAI_K_LT);
     t->opens = _mm512_set1_epi8((char)RAI_K_OPENS);
     t->gt = _mm512_set1_epi8(RAI_K_GT);
@@ -951,6 +968,7 @@ void rai_scan_tables_avx512(const rai_scan_t *scan, rai_scan_tables_avx512_t *t)
     t->ws = _mm512_set1_epi8(RAI_K_WS0 | RAI_K_WS2);
     t->cls7 = _mm512_set1_epi8(0x7F);
     RAI_SCAN_OPAQUE(t->nib);
+    RAI_SCAN_OPAQUE(t->x80);
     RAI_SCAN_OPAQUE(t->lt);
     RAI_SCAN_OPAQUE(t->opens);
     RAI_SCAN_OPAQUE(t->gt);
@@ -961,6 +979,13 @@ void rai_scan_tables_avx512(const rai_scan_t *scan, rai_scan_tables_avx512_t *t)
     RAI_SCAN_OPAQUE(t->cls7);
 }
 
+/* The class of each byte of v in the 128-byte table t, 0 from 0x80 up. */
+__attribute__((target(RAI_SCAN_AVX512)))
+static inline __m512i rai_scan_lookup128(const __m512i t[2], __m512i v)
+{
+    return _mm512_maskz_permutex2var_epi8(~_mm512_movepi8_mask(v), t[0], v, t[1]);
+}
+
 __attribute__((target(RAI_SCAN_AVX512)))
 static inline __attribute__((always_inline))
 void rai_scan_masks_avx512(const rai_scan_tables_avx512_t *t, const unsigned char *p,
@@ -969,11 +994,13 @@ void rai_scan_masks_avx512(const rai_scan_tables_avx512_t *t, const unsigned cha
     __m512i v = _mm512_loadu_si512((const void *)p);
     __m512i n1 = _mm512_loadu_si512((const void *)(p + 1));
     __m512i n2 = _mm512_loadu_si512((const void *)(p + 2));
-    __m512i cls = rai_scan_lookup64(t->cls_lo, t->cls_hi, t->nib, v);
-    __m512i b = rai_scan_lookup64(t->b_lo, t->b_hi, t->nib, n1);
+    __m512i cls = rai_scan_lookup128(t->cls, v);
+    __m512i b = rai_scan_lookup128(t->b, n1);
+    /* the second byte's "any byte" bit (0x80) is in the table for ASCII
+     * only: put back for the rest */
     __m512i pair = _mm512_or_si512(
-        _mm512_and_si512(rai_scan_lookup64(t->f_lo, t->f_hi, t->nib, n1),
-                         rai_scan_lookup64(t->s_lo, t->s_hi, t->nib, n2)),
+        _mm512_and_si512(rai_scan_lookup128(t->f, n1),
+                         _mm512_or_si512(rai_scan_lookup128(t->s, n2), t->x80)),
         _mm512_and_si512(b, t->nib));
 
     m->open = _mm512_test_epi8_mask(cls, t->lt) & _mm512_test_epi8_mask(b, t->opens);
