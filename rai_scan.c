@@ -535,6 +535,32 @@ typedef struct {
     uint64_t nm;                /* may be in an attribute name: not ws / > = " ' */
 } rai_scan_masks_t;
 
+/* The judge asks for each mask where it needs it, through a getter that
+ * is inlined: the AVX-512 one tests the byte classes just then, which
+ * keeps them in vector registers instead of spilling the masks. */
+enum {
+    RAI_M_OPEN, RAI_M_CAND, RAI_M_GT, RAI_M_DQ, RAI_M_SQ, RAI_M_EQ, RAI_M_WS, RAI_M_NM
+};
+typedef uint64_t (*rai_scan_get_t)(const void *m, int which);
+
+/* The getter of masks computed beforehand (SSE2, AVX2). */
+static inline __attribute__((always_inline))
+uint64_t rai_scan_get_masks(const void *mv, int which)
+{
+    const rai_scan_masks_t *m = mv;
+
+    switch (which) {
+    case RAI_M_OPEN: return m->open;
+    case RAI_M_CAND: return m->cand;
+    case RAI_M_GT:   return m->gt;
+    case RAI_M_DQ:   return m->dq;
+    case RAI_M_SQ:   return m->sq;
+    case RAI_M_EQ:   return m->eq;
+    case RAI_M_WS:   return m->ws;
+    default:         return m->nm;
+    }
+}
+
 /* What one block hands the next: the tag it ends in, if any, and the
  * bits of its last bytes that the next one's checks look back at. */
 typedef struct {
@@ -636,16 +662,17 @@ static int rai_scan_block_plain(const rai_scan_t *scan, const unsigned char *in,
  * wrong all the time. */
 static inline __attribute__((always_inline))
 int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
-                         size_t len, const rai_scan_masks_t *m,
+                         size_t len, const void *mv, rai_scan_get_t get,
                          rai_scan_carry_t *k, size_t i, int clmul, size_t *at)
 {
+#define M(x) get(mv, RAI_M_##x)
     uint64_t vo = k->tag, real, ends, all, oe, in_tag, cand, qd, qs;
     uint64_t qk, px, content, opening, eq_out, wsin, starts, seeded;
     unsigned int open_end;
     int ok, hit = 0;
 
-    real = rai_scan_first_after((m->gt << 1) | (vo ^ 1), m->open);
-    ends = rai_scan_first_after((real << 1) | vo, m->gt);
+    real = rai_scan_first_after((M(GT) << 1) | (vo ^ 1), M(OPEN));
+    ends = rai_scan_first_after((real << 1) | vo, M(GT));
     all = real | vo;
     /* the last tag goes on past the block when its start is the highest
      * bit of the two sets (starts and ends come in turn) */
@@ -655,7 +682,7 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
     in_tag = ((ends | (uint64_t)open_end << 63) - all) | ends
              | (uint64_t)open_end << 63;
     oe = 0 - (uint64_t)open_end;
-    cand = real & m->cand;
+    cand = real & M(CAND);
     if (__builtin_expect(cand != 0, 0)) {
         while (cand && rai_scan_block_plain(scan, in,
                                             i + (size_t)__builtin_ctzll(cand), len)) {
@@ -669,8 +696,8 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
             hit = 1;
         }
     }
-    qd = m->dq & in_tag;
-    qs = m->sq & in_tag;
+    qd = M(DQ) & in_tag;
+    qs = M(SQ) & in_tag;
     if (__builtin_expect(!(qs | (k->inq & k->inq_sq)), 1)) {
         /* double quotes only (the manual's case), or none at all: a value
          * the last block ended in starts this one inside quotes */
@@ -704,7 +731,7 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
      * every opening quote right after one (a stray '=' starts an unquoted
      * value: harmless when no quote follows it in its tag, that is when
      * this block has none in its tags and no tag goes on past it) */
-    eq_out = m->eq & in_tag & ~content;
+    eq_out = M(EQ) & in_tag & ~content;
     ok &= (((eq_out << 1) | k->eq) == opening) | !(qd | qs | open_end);
     /* and that '=' ends an attribute name that follows whitespace inside
      * the tag (not the tag's own name, not a name right after a value).
@@ -712,9 +739,9 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
      * in a tag ends at its '>' or at a quote, and one inside a value can
      * vouch for no opening quote (the byte before that is an '=' outside
      * values, which the closing quote after such a run is not) */
-    wsin = m->ws & in_tag;
-    starts = m->nm & ((wsin << 1) | k->ws | (k->seeded >> 1 & 1));
-    seeded = ((m->nm + starts) ^ m->nm) & m->nm;
+    wsin = M(WS) & in_tag;
+    starts = M(NM) & ((wsin << 1) | k->ws | (k->seeded >> 1 & 1));
+    seeded = ((M(NM) + starts) ^ M(NM)) & M(NM);
     ok &= !(opening & ~((seeded << 2) | k->seeded));
     if (__builtin_expect(!ok, 0)) {
         return 2;
@@ -736,12 +763,18 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
     k->ws = wsin >> 63 & oe;
     k->seeded = seeded >> 62 & oe;
     return 0;
+#undef M
 }
 
 static inline uint64_t rai_scan_bits16(__m128i x)
 {
     return (uint64_t)(unsigned int)_mm_movemask_epi8(x);
 }
+
+typedef rai_scan_masks_t rai_scan_masks_sse2_t;
+typedef rai_scan_masks_t rai_scan_masks_avx2_t;
+#define rai_scan_get_sse2 rai_scan_get_masks
+#define rai_scan_get_avx2 rai_scan_get_masks
 
 /* SSE2 has no byte shuffle: compares, and the names looked up a byte at
  * a time (the same tables). */
@@ -979,39 +1012,60 @@ void rai_scan_tables_avx512(const rai_scan_t *scan, rai_scan_tables_avx512_t *t)
     RAI_SCAN_OPAQUE(t->cls7);
 }
 
-/* The class of each byte of v in the 128-byte table t, 0 from 0x80 up. */
+/* The class of each byte of v in the 128-byte table c, 0 from 0x80 up. */
 __attribute__((target(RAI_SCAN_AVX512)))
-static inline __m512i rai_scan_lookup128(const __m512i t[2], __m512i v)
+static inline __m512i rai_scan_lookup128(const rai_scan_tables_avx512_t *t,
+                                         const __m512i c[2], __m512i v)
 {
-    return _mm512_maskz_permutex2var_epi8(~_mm512_movepi8_mask(v), t[0], v, t[1]);
+    return _mm512_maskz_permutex2var_epi8(_mm512_cmplt_epu8_mask(v, t->x80), c[0], v, c[1]);
 }
+
+/* The classes of a block's bytes, of the byte after each and of the
+ * pairs after each; rai_scan_get_avx512 tests them into masks. */
+typedef struct {
+    __m512i cls, b, pair;
+    const rai_scan_tables_avx512_t *t;
+} rai_scan_masks_avx512_t;
 
 __attribute__((target(RAI_SCAN_AVX512)))
 static inline __attribute__((always_inline))
 void rai_scan_masks_avx512(const rai_scan_tables_avx512_t *t, const unsigned char *p,
-                           rai_scan_masks_t *m)
+                           rai_scan_masks_avx512_t *m)
 {
     __m512i v = _mm512_loadu_si512((const void *)p);
     __m512i n1 = _mm512_loadu_si512((const void *)(p + 1));
     __m512i n2 = _mm512_loadu_si512((const void *)(p + 2));
-    __m512i cls = rai_scan_lookup128(t->cls, v);
-    __m512i b = rai_scan_lookup128(t->b, n1);
+
+    m->t = t;
+    m->cls = rai_scan_lookup128(t, t->cls, v);
+    m->b = rai_scan_lookup128(t, t->b, n1);
     /* the second byte's "any byte" bit (0x80) is in the table for ASCII
      * only: put back for the rest */
-    __m512i pair = _mm512_or_si512(
-        _mm512_and_si512(rai_scan_lookup128(t->f, n1),
-                         _mm512_or_si512(rai_scan_lookup128(t->s, n2), t->x80)),
-        _mm512_and_si512(b, t->nib));
+    m->pair = _mm512_or_si512(
+        _mm512_and_si512(rai_scan_lookup128(t, t->f, n1),
+                         _mm512_or_si512(rai_scan_lookup128(t, t->s, n2), t->x80)),
+        _mm512_and_si512(m->b, t->nib));
+}
 
-    m->open = _mm512_test_epi8_mask(cls, t->lt) & _mm512_test_epi8_mask(b, t->opens);
-    m->cand = _mm512_test_epi8_mask(pair, pair);
-    m->gt = _mm512_test_epi8_mask(cls, t->gt);
-    m->dq = _mm512_test_epi8_mask(cls, t->dq);
-    m->sq = _mm512_test_epi8_mask(cls, t->sq);
-    m->eq = _mm512_test_epi8_mask(cls, t->eq);
-    m->ws = _mm512_test_epi8_mask(cls, t->ws);
+__attribute__((target(RAI_SCAN_AVX512)))
+static inline __attribute__((always_inline))
+uint64_t rai_scan_get_avx512(const void *mv, int which)
+{
+    const rai_scan_masks_avx512_t *m = mv;
+    const rai_scan_tables_avx512_t *t = m->t;
+
+    switch (which) {
+    case RAI_M_OPEN:
+        return _mm512_test_epi8_mask(m->cls, t->lt) & _mm512_test_epi8_mask(m->b, t->opens);
+    case RAI_M_CAND: return _mm512_test_epi8_mask(m->pair, m->pair);
+    case RAI_M_GT:   return _mm512_test_epi8_mask(m->cls, t->gt);
+    case RAI_M_DQ:   return _mm512_test_epi8_mask(m->cls, t->dq);
+    case RAI_M_SQ:   return _mm512_test_epi8_mask(m->cls, t->sq);
+    case RAI_M_EQ:   return _mm512_test_epi8_mask(m->cls, t->eq);
+    case RAI_M_WS:   return _mm512_test_epi8_mask(m->cls, t->ws);
     /* a byte of a name: none of the classes but '<' */
-    m->nm = _mm512_testn_epi8_mask(cls, t->cls7);
+    default:         return _mm512_testn_epi8_mask(m->cls, t->cls7);
+    }
 }
 
 __attribute__((target(RAI_SCAN_AVX512)))
@@ -1063,7 +1117,7 @@ static size_t rai_scan_blocks_##suffix(const rai_scan_t *scan,            \
     memset(&k, 0, sizeof(k));                                             \
     rai_scan_tables_##suffix(scan, &t);                                   \
     for (; len - i >= RAI_SCAN_BLOCK_SPAN; i += RAI_SCAN_BLOCK) {         \
-        rai_scan_masks_t m;                                               \
+        rai_scan_masks_##suffix##_t m;                                    \
         size_t at;                                                        \
         int stop;                                                         \
                                                                           \
@@ -1071,7 +1125,8 @@ static size_t rai_scan_blocks_##suffix(const rai_scan_t *scan,            \
             continue;               /* text only */                       \
         }                                                                 \
         rai_scan_masks_##suffix(&t, in + i, &m);                          \
-        stop = rai_scan_block_judge(scan, in, len, &m, &k, i, clmul, &at); \
+        stop = rai_scan_block_judge(scan, in, len, &m, rai_scan_get_##suffix, \
+                                    &k, i, clmul, &at);                   \
         if (stop == 1) {                                                  \
             return at;                                                    \
         }                                                                 \

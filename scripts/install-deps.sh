@@ -3,7 +3,7 @@
 # benchmarks need, when they are missing.
 # Usage: install-deps.sh build|test|demo|bench|fuzz|deb|package
 set -e
-build="apache2 apache2-dev libcurl4-openssl-dev libjson-c-dev libssl-dev pkg-config"
+build="apache2 apache2-dev libcurl4-openssl-dev libjson-c-dev libssl-dev pkg-config clang"
 test="$build check python3-pytest python3-requests openssl apache2-utils memcached redis-server libapache2-mod-php php8.2-fpm nodejs chromium chromium-driver python3-selenium python3-prometheus-client"
 fuzz="$build clang libclang-rt-14-dev"
 demo="$build libapache2-mod-php openssl apache2-utils python3"
