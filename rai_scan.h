@@ -120,7 +120,7 @@ enum {
     RAI_SCAN_IMPL_PORTABLE,
     RAI_SCAN_IMPL_SSE2,
     RAI_SCAN_IMPL_AVX2,
-    RAI_SCAN_IMPL_AVX512            /* AVX2's, with AVX-512BW block masks */
+    RAI_SCAN_IMPL_AVX512            /* AVX2's, with AVX-512BW and VBMI block masks */
 };
 int rai_scan_force_impl(int impl);
 
