@@ -35,7 +35,8 @@ MODULE    = .libs/mod_rai_embed.so
 # makes its block loop 13% slower (docs/performance.md).  The rest is
 # compiled by apxs's compiler; SCAN_CC=gcc builds all of it with GCC.
 SCAN_CC     ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(CC))
-SCAN_CFLAGS  = $(shell $(APXS) -q CFLAGS) -Wall -Wextra -Werror
+# -gdwarf-4: Debian 12's dwz (dh_dwz, in make deb) cannot read clang 14's DWARF 5
+SCAN_CFLAGS  = $(shell $(APXS) -q CFLAGS) -gdwarf-4 -Wall -Wextra -Werror
 MODULE_SRCS  = $(filter-out rai_scan.c,$(SOURCES)) rai_scan.lo
 
 UNIT_CFLAGS = -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
