@@ -2,9 +2,12 @@
  * the top of this tree.
  */
 
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "apr_portable.h"
 #include "apr_tables.h"
 
 #include "rai_rewrite.h"
@@ -209,6 +212,36 @@ static void rai_rewrite_record_end(rai_rewrite_t *rw)
     rw->recording = 0;
 }
 
+/* Reads len bytes of f at offset at into buf with pread (one system call
+ * where seeking and reading take two); *got tells how many came, fewer
+ * only at the end of the file. */
+static apr_status_t rai_rewrite_pread(apr_file_t *f, char *buf, apr_size_t len,
+                                      apr_off_t at, apr_size_t *got)
+{
+    apr_os_file_t fd;
+    apr_status_t rv;
+
+    *got = 0;
+    if ((rv = apr_os_file_get(&fd, f)) != APR_SUCCESS) {
+        return rv;
+    }
+    while (*got < len) {
+        ssize_t n = pread(fd, buf + *got, len - *got, (off_t)at + (off_t)*got);
+
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return APR_FROM_OS_ERROR(errno);
+        }
+        if (n == 0) {
+            break;
+        }
+        *got += (apr_size_t)n;
+    }
+    return APR_SUCCESS;
+}
+
 /* A piece of the file before a replayed element (the first bucket of bb,
  * split off): a short one is read into memory (one read, never mapped).
  * Left a file bucket, the core would send it by sendfile of its own,
@@ -224,10 +257,24 @@ static void rai_rewrite_replay_piece(rai_rewrite_t *rw, apr_bucket_brigade *bb)
     const char *data;
 
     if (APR_BUCKET_IS_FILE(b) && b->length <= APR_BUCKET_BUFF_SIZE) {
+        const apr_bucket_file *file = b->data;
+        char *buf = apr_bucket_alloc(b->length ? b->length : 1, rw->ba);
+
+        if (rai_rewrite_pread(file->fd, buf, b->length, b->start, &len) == APR_SUCCESS
+            && len == b->length) {
+            apr_bucket *heap = apr_bucket_heap_create(buf, len, apr_bucket_free,
+                                                      rw->ba);
+
+            APR_BUCKET_INSERT_BEFORE(b, heap);
+            apr_bucket_delete(b);
+        }
+        else {
+            apr_bucket_free(buf);
 #if APR_HAS_MMAP
-        apr_bucket_file_enable_mmap(b, 0);
+            apr_bucket_file_enable_mmap(b, 0);
 #endif
-        (void)apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+            (void)apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+        }
     }
     /* what the read made of the piece lies before stop, whatever it read
      * (a file that shrank reads short, or nothing) */
@@ -449,7 +496,7 @@ static apr_status_t rai_rewrite_read_file(rai_rewrite_t *rw, apr_bucket *b,
                                           const char **data, apr_size_t *len)
 {
     const apr_bucket_file *file = b->data;
-    apr_off_t at = b->start + (apr_off_t)rw->cursor, seek = at;
+    apr_off_t at = b->start + (apr_off_t)rw->cursor;
     apr_size_t want = b->length - rw->cursor, got = 0;
     apr_status_t rv;
 
@@ -468,10 +515,11 @@ static apr_status_t rai_rewrite_read_file(rai_rewrite_t *rw, apr_bucket *b,
         rw->buf = apr_palloc(rw->pool, RAI_REWRITE_READ_BYTES);
     }
     rw->buf_file = NULL;
-    if ((rv = apr_file_seek(file->fd, APR_SET, &seek)) != APR_SUCCESS
-        || (rv = apr_file_read_full(file->fd, rw->buf, want, &got))
-           != APR_SUCCESS) {
+    if ((rv = rai_rewrite_pread(file->fd, rw->buf, want, at, &got)) != APR_SUCCESS) {
         return rv;
+    }
+    if (got < want) {
+        return APR_EOF;             /* the file shrank: read it as a bucket */
     }
     rw->buf_file = file;
     rw->buf_at = at;
