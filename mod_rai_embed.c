@@ -141,8 +141,9 @@ static int rai_embed_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     rai_embed_default_identifiers = rai_embed_identifier_defaults(pconf);
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                     "RAI0001: " RAI_EMBED_USER_AGENT " (%s) configured",
-                     rai_token_library_versions(ptemp));
+                     "RAI0001: " RAI_EMBED_USER_AGENT " (%s, scanner %s) configured",
+                     rai_token_library_versions(ptemp),
+                     rai_scan_impl_name(rai_scan_impl_in_use()));
     }
     return OK;
 }

@@ -344,6 +344,11 @@ int rai_scan_force_impl(int impl)
     return rai_scan_impl;
 }
 
+int rai_scan_impl_in_use(void)
+{
+    return rai_scan_impl;
+}
+
 const char *rai_scan_impl_name(int impl)
 {
     switch (impl) {

@@ -127,4 +127,7 @@ int rai_scan_force_impl(int impl);
 /* The name of an implementation ("portable", "sse2", "avx2", "avx512"). */
 const char *rai_scan_impl_name(int impl);
 
+/* The implementation in use (for the start-up log line). */
+int rai_scan_impl_in_use(void);
+
 #endif

@@ -219,6 +219,9 @@ def test_version_and_user_agent(httpd_factory, standin):
 
     startup = [line for line in httpd.error_log().splitlines() if "RAI0001" in line]
     assert startup and all("mod_rai_embed/" + version in line for line in startup), startup
+    # the scanner's fast path, as this CPU gets it
+    assert all(re.search(r"scanner (avx512|avx2|sse2|portable)\) configured", line)
+               for line in startup), startup
     record = assert_token(httpd.get("w.html", headers=AS_ALICE), standin)
     assert record["headers"]["User-Agent"] == "mod_rai_embed/" + version
 
