@@ -661,10 +661,10 @@ static int rai_scan_block_plain(const rai_scan_t *scan, const unsigned char *in,
 /* Judges one block (at the state k hands it).  Returns 0 and updates k
  * to go on; 1 when a tag that matters starts at *at (the data state
  * there); 2 when the check refused the block (see rai_scan_blocks).
- * Straight-line code but for the rare cases (a tag that
- * may matter, single quotes): half of a manual's blocks start inside a
- * tag and two thirds hold quotes, so a branch on either would guess
- * wrong all the time. */
+ * Straight-line code but for the rare cases (a tag that may matter,
+ * single quotes): half of a manual's blocks start inside a tag and two
+ * thirds hold quotes, so a branch on either would guess wrong all the
+ * time. */
 static inline __attribute__((always_inline))
 int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
                          size_t len, const void *mv, rai_scan_get_t get,
