@@ -274,6 +274,9 @@ typedef struct {
     int fresh_files;    /* the rewrite's own judgement of how long a file
                          * must not have changed (its temp file is new):
                          * else 0, so that every file counts as settled */
+    size_t shrink_to;   /* not 0: the file is cut to this many bytes once
+                         * its buckets (of the whole page) are made, as if
+                         * it were truncated while being served */
 } h_plan_t;
 
 static void h_run(apr_pool_t *parent, const char *page, size_t len,
@@ -392,6 +395,10 @@ static void h_run(apr_pool_t *parent, const char *page, size_t len,
     }
     if (plan->eos) {
         APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
+    }
+    if (plan->shrink_to && f && apr_file_trunc(f, (apr_off_t)plan->shrink_to)
+                                != APR_SUCCESS) {
+        abort();
     }
     r->rv = rai_rewrite_brigade(r->rw, bb);
 done:

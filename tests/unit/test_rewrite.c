@@ -460,6 +460,37 @@ START_TEST(passed_pieces_set_aside)
 }
 END_TEST
 
+static size_t count_x(const char *s, size_t n)
+{
+    size_t i, k = 0;
+
+    for (i = 0; s && i < n; i++) {
+        k += s[i] == 'x';
+    }
+    return k;
+}
+
+/* A file cut short while it is served (its buckets still say the whole
+ * page): what goes out is what the file holds, never more, and nothing
+ * that was not in it; the read that comes short is an error. */
+START_TEST(file_shrinks)
+{
+    size_t len, cut;
+    char *page = spaced_page(48000, 10000, &len);
+    h_plan_t pl;
+
+    for (cut = 100; cut < len; cut += 7919) {
+        plan_sendfile(&pl);
+        pl.shrink_to = cut;
+        h_run(root, page, len, &pl, &res);
+        ck_assert_int_ne(res.rv, APR_SUCCESS);
+        /* of the page's text, only what the file held came out */
+        ck_assert_uint_le(count_x(res.out, res.len), count_x(page, cut));
+    }
+    free(page);
+}
+END_TEST
+
 /* A read error is returned, whether or not a tag is held. */
 START_TEST(read_error)
 {
@@ -660,6 +691,7 @@ static Suite *rewrite_suite(void)
     tcase_add_test(tc, scripts_reported);
     tcase_add_test(tc, pass_bytes_bounded);
     tcase_add_test(tc, fresh_file_is_read);
+    tcase_add_test(tc, file_shrinks);
     tcase_add_test(tc, passed_pieces_set_aside);
     tcase_add_test(tc, read_error);
     tcase_add_test(tc, flush_from_hook);
