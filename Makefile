@@ -32,7 +32,7 @@ JSON_CFLAGS = -I/usr/include/json-c
 MODULE    = .libs/mod_rai_embed.so
 
 # rai_scan.c, the scanner, is compiled by clang when there is one: GCC 12
-# makes its block loop 13% slower (docs/performance.md).  The rest is
+# makes its block loop 13% slower (docs/deployment.md, Performance).  The rest is
 # compiled by apxs's compiler; SCAN_CC=gcc builds all of it with GCC.
 SCAN_CC     ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(CC))
 # -gdwarf-4: Debian 12's dwz (dh_dwz, in make deb) cannot read clang 14's DWARF 5

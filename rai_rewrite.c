@@ -258,7 +258,7 @@ static void rai_rewrite_replay_piece(rai_rewrite_t *rw, apr_bucket_brigade *bb)
 
     if (APR_BUCKET_IS_FILE(b) && b->length <= APR_BUCKET_BUFF_SIZE) {
         const apr_bucket_file *file = b->data;
-        char *buf = apr_bucket_alloc(b->length ? b->length : 1, rw->ba);
+        char *buf = apr_bucket_alloc(b->length, rw->ba);    /* never 0 */
 
         if (rai_rewrite_pread(file->fd, buf, b->length, b->start, &len) == APR_SUCCESS
             && len == b->length) {

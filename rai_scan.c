@@ -292,8 +292,7 @@ static int rai_scan_best_impl(void)
     /* the AVX2 path also uses PCLMULQDQ, BMI1 and BMI2, which every CPU
      * with AVX2 has, but ask; AVX-512 (F and BW: compares into mask
      * registers; VBMI: the 128-byte table lookups) only in addition to
-     * all that.  The
-     * answers count the OS's support (XSAVE state) too. */
+     * all that.  The answers count the OS's support (XSAVE state) too. */
     if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul")
           && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2"))) {
         return RAI_SCAN_IMPL_SSE2;
@@ -671,8 +670,8 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
                          rai_scan_carry_t *k, size_t i, int clmul, size_t *at)
 {
 #define M(x) get(mv, RAI_M_##x)
-    uint64_t vo = k->tag, real, ends, all, oe, in_tag, cand, qd, qs;
-    uint64_t qk, px, content, opening, eq_out, wsin, starts, seeded;
+    uint64_t vo = k->tag, real, ends, all, tail, oe, in_tag, cand, qd, qs;
+    uint64_t qk, px, content, opening, eq_out, nm, wsin, starts, seeded;
     unsigned int open_end;
     int ok, hit = 0;
 
@@ -684,8 +683,8 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
     open_end = all > ends;
     /* the bytes of tags, from each start to its end (to the block's end
      * for the last one when it goes on) */
-    in_tag = ((ends | (uint64_t)open_end << 63) - all) | ends
-             | (uint64_t)open_end << 63;
+    tail = (uint64_t)open_end << 63;
+    in_tag = ((ends | tail) - all) | ends | tail;
     oe = 0 - (uint64_t)open_end;
     cand = real & M(CAND);
     if (__builtin_expect(cand != 0, 0)) {
@@ -744,9 +743,10 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
      * in a tag ends at its '>' or at a quote, and one inside a value can
      * vouch for no opening quote (the byte before that is an '=' outside
      * values, which the closing quote after such a run is not) */
+    nm = M(NM);
     wsin = M(WS) & in_tag;
-    starts = M(NM) & ((wsin << 1) | k->ws | (k->seeded >> 1 & 1));
-    seeded = ((M(NM) + starts) ^ M(NM)) & M(NM);
+    starts = nm & ((wsin << 1) | k->ws | (k->seeded >> 1 & 1));
+    seeded = ((nm + starts) ^ nm) & nm;
     ok &= !(opening & ~((seeded << 2) | k->seeded));
     if (__builtin_expect(!ok, 0)) {
         return 2;
