@@ -568,7 +568,10 @@ uint64_t rai_scan_get_masks(const void *mv, int which)
 /* What one block hands the next: the tag it ends in, if any, and the
  * bits of its last bytes that the next one's checks look back at. */
 typedef struct {
-    size_t tag_at;              /* the '<' of the tag the block ends in */
+    size_t tag_block;           /* the tag the block ends in: the start of */
+    uint64_t tag_real;          /* the block that opened it, and the opener
+                                 * bits of that block (the highest is its
+                                 * '<'): rai_scan_tag_at */
     unsigned int tag;           /* the block ends inside that tag */
     unsigned int inq;           /* ... inside a quoted value of it (as the
                                  * check pairs quotes: in a bogus comment,
@@ -583,6 +586,12 @@ typedef struct {
     uint64_t seeded;            /* bits 0-1: the last two are name bytes
                                  * of names that follow whitespace */
 } rai_scan_carry_t;
+
+/* Where the tag the last block ended in starts: its '<'. */
+static inline size_t rai_scan_tag_at(const rai_scan_carry_t *k)
+{
+    return k->tag_block + 63 - (unsigned int)__builtin_clzll(k->tag_real | 1);
+}
 
 /* Bits [0, n) */
 static inline uint64_t rai_scan_below(unsigned int n)
@@ -755,11 +764,9 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
         return 1;
     }
     /* the tag the block ends in: a new one, or the one it began in */
-    {
-        uint64_t fresh = oe & (0 - (uint64_t)(real != 0));
-        size_t last = i + 63 - (unsigned int)__builtin_clzll(real | 1);
-
-        k->tag_at = (k->tag_at & ~fresh) | (last & fresh);
+    if (open_end & (real != 0)) {
+        k->tag_block = i;
+        k->tag_real = real;
     }
     k->tag = open_end;
     k->inq = open_end & (unsigned int)(px >> 63);
@@ -904,26 +911,28 @@ void rai_scan_half_avx2(const rai_scan_tables_avx2_t *t, const unsigned char *p,
     __m256i n2 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 2));
     __m256i cls = rai_scan_lookup32(t->cls_lo, t->cls_hi, v);
     __m256i b = rai_scan_lookup32(t->b_lo, t->b_hi, n1);
-    /* an opener: the '<' bit of cls (0x80) where b can open a tag */
-    __m256i op = _mm256_andnot_si256(
-        _mm256_cmpeq_epi8(_mm256_and_si256(b, _mm256_set1_epi8((char)RAI_K_OPENS)),
-                          zero), cls);
+    /* an opener: the '<' bit of cls (0x80) where b can open a tag (one of
+     * bits 4-7: b + 0x70, saturated, has its top bit set) */
+    __m256i op = _mm256_and_si256(
+        _mm256_adds_epu8(b, _mm256_set1_epi8(0x70)), cls);
     __m256i pair = _mm256_or_si256(
         _mm256_and_si256(rai_scan_lookup32(t->f_lo, t->f_hi, n1),
                          rai_scan_lookup32(t->s_lo, t->s_hi, n2)),
         _mm256_and_si256(b, _mm256_set1_epi8(0x0F)));
+    const __m256i x7f = _mm256_set1_epi8(0x7F);
 
     h->open = rai_scan_top32(op);
-    h->cand = rai_scan_top32(_mm256_cmpeq_epi8(pair, zero));   /* inverted */
+    /* a byte that is not 0 has its top bit set once 0x7F is added, saturated */
+    h->cand = rai_scan_top32(_mm256_adds_epu8(pair, x7f));
     h->gt = rai_scan_top32(_mm256_slli_epi16(cls, 1));
     h->dq = rai_scan_top32(_mm256_slli_epi16(cls, 2));
     h->sq = rai_scan_top32(_mm256_slli_epi16(cls, 3));
     h->eq = rai_scan_top32(_mm256_slli_epi16(cls, 4));
-    h->ws = rai_scan_top32(_mm256_cmpeq_epi8(                  /* inverted */
-        _mm256_and_si256(cls, _mm256_set1_epi8(RAI_K_WS0 | RAI_K_WS2)), zero));
+    h->ws = rai_scan_top32(_mm256_adds_epu8(
+        _mm256_and_si256(cls, _mm256_set1_epi8(RAI_K_WS0 | RAI_K_WS2)), x7f));
     /* a byte of a name: none of the classes but '<' */
     h->nm = rai_scan_top32(_mm256_cmpeq_epi8(
-        _mm256_and_si256(cls, _mm256_set1_epi8(0x7F)), zero));
+        _mm256_and_si256(cls, x7f), zero));
 }
 
 __attribute__((target("avx2")))
@@ -936,12 +945,12 @@ void rai_scan_masks_avx2(const rai_scan_tables_avx2_t *t, const unsigned char *p
     rai_scan_half_avx2(t, p, &a);
     rai_scan_half_avx2(t, p + 32, &b);
     m->open = a.open | b.open << 32;
-    m->cand = ~(a.cand | b.cand << 32);
+    m->cand = a.cand | b.cand << 32;
     m->gt = a.gt | b.gt << 32;
     m->dq = a.dq | b.dq << 32;
     m->sq = a.sq | b.sq << 32;
     m->eq = a.eq | b.eq << 32;
-    m->ws = ~(a.ws | b.ws << 32);
+    m->ws = a.ws | b.ws << 32;
     m->nm = a.nm | b.nm << 32;
 }
 
@@ -1137,10 +1146,10 @@ static size_t rai_scan_blocks_##suffix(const rai_scan_t *scan,            \
         }                                                                 \
         if (stop == 2) {                                                  \
             *skip = i + RAI_SCAN_BLOCK;                                   \
-            return k.tag ? k.tag_at : i;                                  \
+            return k.tag ? rai_scan_tag_at(&k) : i;                       \
         }                                                                 \
     }                                                                     \
-    return k.tag ? k.tag_at : i;                                          \
+    return k.tag ? rai_scan_tag_at(&k) : i;                               \
 }
 
 RAI_SCAN_BLOCKS(sse2, , 0)
