@@ -784,9 +784,7 @@ static inline uint64_t rai_scan_bits16(__m128i x)
 }
 
 typedef rai_scan_masks_t rai_scan_masks_sse2_t;
-typedef rai_scan_masks_t rai_scan_masks_avx2_t;
 #define rai_scan_get_sse2 rai_scan_get_masks
-#define rai_scan_get_avx2 rai_scan_get_masks
 
 /* SSE2 has no byte shuffle: compares, and the names looked up a byte at
  * a time (the same tables). */
@@ -903,13 +901,11 @@ void rai_scan_tables_avx2(const rai_scan_t *scan, rai_scan_tables_avx2_t *t)
 __attribute__((target("avx2")))
 static inline __attribute__((always_inline))
 void rai_scan_half_avx2(const rai_scan_tables_avx2_t *t, const unsigned char *p,
-                        rai_scan_half_t *h)
+                        __m256i cls, rai_scan_half_t *h)
 {
     const __m256i zero = _mm256_setzero_si256();
-    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
     __m256i n1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 1));
     __m256i n2 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 2));
-    __m256i cls = rai_scan_lookup32(t->cls_lo, t->cls_hi, v);
     __m256i b = rai_scan_lookup32(t->b_lo, t->b_hi, n1);
     /* an opener: the '<' bit of cls (0x80) where b can open a tag (one of
      * bits 4-7: b + 0x70, saturated, has its top bit set) */
@@ -935,15 +931,44 @@ void rai_scan_half_avx2(const rai_scan_tables_avx2_t *t, const unsigned char *p,
         _mm256_and_si256(cls, x7f), zero));
 }
 
+/* The masks of a block, and the classes of its two halves (looked up
+ * first: they tell whether the block holds a '<'). */
+typedef struct {
+    rai_scan_masks_t m;
+    __m256i cls[2];
+} rai_scan_masks_avx2_t;
+
+static inline __attribute__((always_inline))
+uint64_t rai_scan_get_avx2(const void *mv, int which)
+{
+    return rai_scan_get_masks(&((const rai_scan_masks_avx2_t *)mv)->m, which);
+}
+
+/* Whether block mode judges the block at p: inside a tag, or holding a
+ * '<' (the classes' top bit). */
+__attribute__((target("avx2")))
+static inline __attribute__((always_inline))
+int rai_scan_begin_avx2(const rai_scan_tables_avx2_t *t, const unsigned char *p,
+                        rai_scan_masks_avx2_t *m, unsigned int tag)
+{
+    m->cls[0] = rai_scan_lookup32(t->cls_lo, t->cls_hi,
+                                  _mm256_loadu_si256((const __m256i *)(const void *)p));
+    m->cls[1] = rai_scan_lookup32(t->cls_lo, t->cls_hi,
+                                  _mm256_loadu_si256((const __m256i *)(const void *)(p + 32)));
+    return tag || !_mm256_testz_si256(_mm256_or_si256(m->cls[0], m->cls[1]),
+                                      _mm256_set1_epi8((char)RAI_K_LT));
+}
+
 __attribute__((target("avx2")))
 static inline __attribute__((always_inline))
 void rai_scan_masks_avx2(const rai_scan_tables_avx2_t *t, const unsigned char *p,
-                         rai_scan_masks_t *m)
+                         rai_scan_masks_avx2_t *mv)
 {
+    rai_scan_masks_t *m = &mv->m;
     rai_scan_half_t a, b;
 
-    rai_scan_half_avx2(t, p, &a);
-    rai_scan_half_avx2(t, p + 32, &b);
+    rai_scan_half_avx2(t, p, mv->cls[0], &a);
+    rai_scan_half_avx2(t, p + 32, mv->cls[1], &b);
     m->open = a.open | b.open << 32;
     m->cand = a.cand | b.cand << 32;
     m->gt = a.gt | b.gt << 32;
@@ -1102,15 +1127,25 @@ static inline int rai_scan_any_lt_sse2(const unsigned char *p)
     return _mm_movemask_epi8(x) != 0;
 }
 
-__attribute__((target("avx2")))
-static inline int rai_scan_any_lt_avx2(const unsigned char *p)
+/* Whether block mode judges the block at p: inside a tag, or holding a
+ * '<'. */
+static inline __attribute__((always_inline))
+int rai_scan_begin_sse2(const rai_scan_tables_sse2_t *t, const unsigned char *p,
+                        rai_scan_masks_sse2_t *m, unsigned int tag)
 {
-    const __m256i lt = _mm256_set1_epi8('<');
-    __m256i x = _mm256_or_si256(
-        _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(const void *)p), lt),
-        _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(p + 32)), lt));
+    (void)t;
+    (void)m;
+    return tag || rai_scan_any_lt_sse2(p);
+}
 
-    return !_mm256_testz_si256(x, x);
+__attribute__((target(RAI_SCAN_AVX512)))
+static inline __attribute__((always_inline))
+int rai_scan_begin_avx512(const rai_scan_tables_avx512_t *t, const unsigned char *p,
+                          rai_scan_masks_avx512_t *m, unsigned int tag)
+{
+    (void)t;
+    (void)m;
+    return tag || rai_scan_any_lt_avx512(p);
 }
 
 /* Block mode from in[i], in the data state outside foreign content, for
@@ -1135,7 +1170,7 @@ static size_t rai_scan_blocks_##suffix(const rai_scan_t *scan,            \
         size_t at;                                                        \
         int stop;                                                         \
                                                                           \
-        if (!k.tag && !rai_scan_any_lt_##suffix(in + i)) {                \
+        if (!rai_scan_begin_##suffix(&t, in + i, &m, k.tag)) {            \
             continue;               /* text only */                       \
         }                                                                 \
         rai_scan_masks_##suffix(&t, in + i, &m);                          \
