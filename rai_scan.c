@@ -682,7 +682,8 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
     uint64_t vo = k->tag, real, ends, all, tail, oe, in_tag, cand, qd, qs;
     uint64_t qk, px, content, opening, eq_out, nm, wsin, starts, seeded;
     unsigned int open_end;
-    int ok, hit = 0;
+    uint64_t bad;               /* not 0: the check refuses the block */
+    int hit = 0;
 
     real = rai_scan_first_after((M(GT) << 1) | (vo ^ 1), M(OPEN));
     ends = rai_scan_first_after((real << 1) | vo, M(GT));
@@ -716,7 +717,7 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
          * the last block ended in starts this one inside quotes */
         qk = qd;
         px = rai_scan_pxor(qd, clmul) ^ (0 - (uint64_t)k->inq);
-        ok = !(px & ends);
+        bad = px & ends;
         k->inq_sq = 0;
     }
     else if (k->inq) {
@@ -725,7 +726,7 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
 
         qk = k->inq_sq ? qs : qd;
         px = ~rai_scan_pxor(qk, clmul);
-        ok = !(px & ends) && !(qo & ~(px & ~qk));
+        bad = (px & ends) | (qo & ~(px & ~qk));
     }
     else {
         uint64_t pd = rai_scan_pxor(qd, clmul);
@@ -733,7 +734,7 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
         int ok_d = !(pd & ends) && !(qs & ~(pd & ~qd));
         int ok_s = !(ps & ends) && !(qd & ~(ps & ~qs));
 
-        ok = ok_d | ok_s;
+        bad = !(ok_d | ok_s);
         qk = ok_d ? qd : qs;
         px = ok_d ? pd : ps;
         k->inq_sq = !ok_d;
@@ -745,7 +746,8 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
      * value: harmless when no quote follows it in its tag, that is when
      * this block has none in its tags and no tag goes on past it) */
     eq_out = M(EQ) & in_tag & ~content;
-    ok &= (((eq_out << 1) | k->eq) == opening) | !(qd | qs | open_end);
+    bad |= (((eq_out << 1) | k->eq) ^ opening)
+           & (0 - (uint64_t)((qd | qs | open_end) != 0));
     /* and that '=' ends an attribute name that follows whitespace inside
      * the tag (not the tag's own name, not a name right after a value).
      * The runs of name bytes need no mask: one that starts at whitespace
@@ -756,8 +758,8 @@ int rai_scan_block_judge(const rai_scan_t *scan, const unsigned char *in,
     wsin = M(WS) & in_tag;
     starts = nm & ((wsin << 1) | k->ws | (k->seeded >> 1 & 1));
     seeded = ((nm + starts) ^ nm) & nm;
-    ok &= !(opening & ~((seeded << 2) | k->seeded));
-    if (__builtin_expect(!ok, 0)) {
+    bad |= opening & ~((seeded << 2) | k->seeded);
+    if (__builtin_expect(bad != 0, 0)) {
         return 2;
     }
     if (hit) {
@@ -951,10 +953,10 @@ static inline __attribute__((always_inline))
 int rai_scan_begin_avx2(const rai_scan_tables_avx2_t *t, const unsigned char *p,
                         rai_scan_masks_avx2_t *m, unsigned int tag)
 {
-    m->cls[0] = rai_scan_lookup32(t->cls_lo, t->cls_hi,
-                                  _mm256_loadu_si256((const __m256i *)(const void *)p));
-    m->cls[1] = rai_scan_lookup32(t->cls_lo, t->cls_hi,
-                                  _mm256_loadu_si256((const __m256i *)(const void *)(p + 32)));
+    const __m256i *v = (const __m256i *)(const void *)p;
+
+    m->cls[0] = rai_scan_lookup32(t->cls_lo, t->cls_hi, _mm256_loadu_si256(v));
+    m->cls[1] = rai_scan_lookup32(t->cls_lo, t->cls_hi, _mm256_loadu_si256(v + 1));
     return tag || !_mm256_testz_si256(_mm256_or_si256(m->cls[0], m->cls[1]),
                                       _mm256_set1_epi8((char)RAI_K_LT));
 }
