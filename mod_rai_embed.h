@@ -226,9 +226,21 @@ void rai_embed_cache_child_init(rai_embed_cache_t *cache, apr_pool_t *pchild,
 /* Whether there is a cache to ask. */
 int rai_embed_cache_enabled(const rai_embed_cache_t *cache);
 
-/* The cache key for one identity at one endpoint: 64 hex digits. */
-const char *rai_embed_cache_key(apr_pool_t *p, const rai_token_endpoint_t *endpoint,
-                          const apr_array_header_t *identity);
+/* The cache key for one identity at one endpoint: raw, the token URL,
+ * the access id and the identity's canonical form (NUL separated), which
+ * the process's token memo compares whole; hex, its SHA-256 in 64 hex
+ * digits, the shared cache's key, made when first asked for
+ * (rai_embed_cache_key_hex): a page served from the memo costs no hash. */
+typedef struct {
+    const char *raw;
+    apr_size_t raw_len;
+    const char *hex;
+} rai_embed_cache_key_t;
+
+void rai_embed_cache_key_init(apr_pool_t *p, const rai_token_endpoint_t *endpoint,
+                              const apr_array_header_t *identity,
+                              rai_embed_cache_key_t *key);
+const char *rai_embed_cache_key_hex(apr_pool_t *p, rai_embed_cache_key_t *key);
 
 /* APR_SUCCESS and *token, APR_NOTFOUND, APR_EINVAL for an entry that
  * does not open (forged, swapped, truncated, or sealed with another key),

@@ -155,24 +155,36 @@ int rai_embed_cache_enabled(const rai_embed_cache_t *cache)
     return !cache->off && cache->instance;
 }
 
-const char *rai_embed_cache_key(apr_pool_t *p, const rai_token_endpoint_t *endpoint,
-                          const apr_array_header_t *identity)
+void rai_embed_cache_key_init(apr_pool_t *p, const rai_token_endpoint_t *endpoint,
+                              const apr_array_header_t *identity,
+                              rai_embed_cache_key_t *key)
 {
     const char *canonical = rai_identity_canonical(p, identity);
     apr_size_t url_len = strlen(endpoint->url) + 1;
     apr_size_t id_len = strlen(endpoint->access_id) + 1;
     apr_size_t canonical_len = strlen(canonical);
-    unsigned char md[RAI_SEAL_SHA256_LEN];
-    char *input = apr_palloc(p, url_len + id_len + canonical_len);
-    char *hex = apr_palloc(p, RAI_EMBED_CACHE_KEY_LEN + 1);
+    char *raw = apr_palloc(p, url_len + id_len + canonical_len);
 
     /* NUL separators: no URL or id can run into the next field */
-    memcpy(input, endpoint->url, url_len);
-    memcpy(input + url_len, endpoint->access_id, id_len);
-    memcpy(input + url_len + id_len, canonical, canonical_len);
-    rai_seal_sha256(input, url_len + id_len + canonical_len, md);
-    ap_bin2hex(md, sizeof(md), hex);
-    return hex;
+    memcpy(raw, endpoint->url, url_len);
+    memcpy(raw + url_len, endpoint->access_id, id_len);
+    memcpy(raw + url_len + id_len, canonical, canonical_len);
+    key->raw = raw;
+    key->raw_len = url_len + id_len + canonical_len;
+    key->hex = NULL;
+}
+
+const char *rai_embed_cache_key_hex(apr_pool_t *p, rai_embed_cache_key_t *key)
+{
+    if (!key->hex) {
+        unsigned char md[RAI_SEAL_SHA256_LEN];
+        char *hex = apr_palloc(p, RAI_EMBED_CACHE_KEY_LEN + 1);
+
+        rai_seal_sha256(key->raw, key->raw_len, md);
+        ap_bin2hex(md, sizeof(md), hex);
+        key->hex = hex;
+    }
+    return key->hex;
 }
 
 static apr_status_t rai_embed_cache_lock(rai_embed_cache_t *cache)

@@ -73,7 +73,7 @@ static int rai_embed_endpoint_failure(const rai_token_error_t *err)
 
 /* A reusable token for key from the cache, or 0. */
 static int rai_embed_cache_lookup(request_rec *r, rai_embed_server_conf *sconf,
-                                  const char *key, rai_token_t *token)
+                                  rai_embed_cache_key_t *key, rai_token_t *token)
 {
     apr_time_t now = apr_time_now();
     apr_status_t rv;
@@ -84,17 +84,17 @@ static int rai_embed_cache_lookup(request_rec *r, rai_embed_server_conf *sconf,
     /* this process took it from the cache a moment ago: no lock, no
      * lookup, no seal to open (one past its reuse may have a successor
      * in the cache, stored by another child) */
-    if (rai_memo_get(rai_embed_memo, key, now, r->pool, token)
+    if (rai_memo_get(rai_embed_memo, key->raw, key->raw_len, now, r->pool, token)
         && now <= rai_embed_reuse_until(token, sconf->token_reuse)) {
         return 1;
     }
-    rv = rai_embed_cache_get(sconf->cache, r->server, sconf->seal_key, key,
-                             r->pool, token);
+    rv = rai_embed_cache_get(sconf->cache, r->server, sconf->seal_key,
+                             rai_embed_cache_key_hex(r->pool, key), r->pool, token);
     if (rv == APR_SUCCESS) {
         if (now > rai_embed_reuse_until(token, sconf->token_reuse)) {
             return 0;
         }
-        rai_memo_put(rai_embed_memo, key, token, now);
+        rai_memo_put(rai_embed_memo, key->raw, key->raw_len, token, now);
         return 1;
     }
     if (rv == APR_EINVAL) {
@@ -112,7 +112,8 @@ static int rai_embed_cache_lookup(request_rec *r, rai_embed_server_conf *sconf,
 }
 
 static void rai_embed_cache_store(request_rec *r, rai_embed_server_conf *sconf,
-                                  const char *key, const rai_token_t *token)
+                                  rai_embed_cache_key_t *key,
+                                  const rai_token_t *token)
 {
     apr_time_t until = rai_embed_reuse_until(token, sconf->token_reuse);
     apr_status_t rv;
@@ -120,12 +121,14 @@ static void rai_embed_cache_store(request_rec *r, rai_embed_server_conf *sconf,
     if (!rai_embed_cache_enabled(sconf->cache) || until <= apr_time_now()) {
         return;
     }
-    rv = rai_embed_cache_put(sconf->cache, r->server, sconf->seal_key, key,
-                             token, until, r->pool);
+    rv = rai_embed_cache_put(sconf->cache, r->server, sconf->seal_key,
+                             rai_embed_cache_key_hex(r->pool, key), token, until,
+                             r->pool);
     if (rv == APR_SUCCESS) {
         /* only what the cache holds: a cache that cannot keep tokens
          * leaves every page to ask */
-        rai_memo_put(rai_embed_memo, key, token, apr_time_now());
+        rai_memo_put(rai_embed_memo, key->raw, key->raw_len, token,
+                     apr_time_now());
     }
     else {
         rai_embed_log_limited(RAI_WARN_CACHE, rv, r, "RAI0026: cannot store "
@@ -140,7 +143,8 @@ static void rai_embed_cache_store(request_rec *r, rai_embed_server_conf *sconf,
 static int rai_embed_call_api(request_rec *r, rai_embed_server_conf *sconf,
                               const rai_token_endpoint_t *endpoint,
                               const apr_array_header_t *identity,
-                              const char *key, rai_embed_result_t *result)
+                              rai_embed_cache_key_t *key,
+                              rai_embed_result_t *result)
 {
     rai_token_error_t err;
     apr_interval_time_t started = 0;
@@ -187,7 +191,7 @@ static int rai_embed_call_api(request_rec *r, rai_embed_server_conf *sconf,
  * has no token all the same (it failed to keep it, or the child died):
  * the caller may claim the call itself. */
 static int rai_embed_await_child(request_rec *r, rai_embed_server_conf *sconf,
-                                 const char *key, apr_uint64_t id,
+                                 rai_embed_cache_key_t *key, apr_uint64_t id,
                                  apr_time_t deadline, rai_token_t *token)
 {
     apr_interval_time_t nap = apr_time_from_msec(2);
@@ -230,12 +234,13 @@ static void rai_embed_token_for(request_rec *r, rai_embed_server_conf *sconf,
                                 rai_embed_before_wait_t *before_wait,
                                 void *baton, rai_embed_result_t *result)
 {
-    const char *key = rai_embed_cache_key(r->pool, endpoint, identity);
+    rai_embed_cache_key_t cache_key, *key = &cache_key;
     apr_interval_time_t wait, left = 0;
     apr_time_t owned = 0;
     rai_token_status_e status;
     rai_flight_t *flight;
 
+    rai_embed_cache_key_init(r->pool, endpoint, identity, key);
     result->outcome = RAI_EMBED_OUTCOME_FAILED;
     if (rai_embed_cache_lookup(r, sconf, key, &result->token)) {
         result->outcome = RAI_EMBED_OUTCOME_CACHED;
@@ -259,8 +264,8 @@ static void rai_embed_token_for(request_rec *r, rai_embed_server_conf *sconf,
         return;
     }
 
-    if (!rai_flight_board(rai_embed_flights, key, wait, &flight, r->pool,
-                          &result->token, &status)) {
+    if (!rai_flight_board(rai_embed_flights, rai_embed_cache_key_hex(r->pool, key), wait,
+                          &flight, r->pool, &result->token, &status)) {
         if (status != RAI_TOKEN_OK) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "RAI0025: the "
                           "token request this page waited for failed or took "
@@ -277,7 +282,7 @@ static void rai_embed_token_for(request_rec *r, rai_embed_server_conf *sconf,
     }
     else {
         apr_time_t deadline = apr_time_now() + wait;
-        apr_uint64_t id = rai_claim_id(key);
+        apr_uint64_t id = rai_claim_id(rai_embed_cache_key_hex(r->pool, key));
         int got = 0;
 
         /* one child asks.  When its claim goes without a token in the

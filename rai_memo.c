@@ -12,12 +12,14 @@
 
 #include "rai_memo.h"
 
-/* A slot: its token in a malloc'd copy, wiped when it is let go (a token
- * is a credential for its user for as long as it lives). */
+/* A slot: its token and its key in one malloc'd copy (the token first),
+ * wiped when it is let go (a token is a credential for its user for as
+ * long as it lives; the key names the user). */
 typedef struct {
-    char key[RAI_MEMO_KEY_LEN];
     char *token;                    /* NULL: the slot is free */
     apr_size_t token_len;
+    const char *key;                /* in the same copy, after the token */
+    apr_size_t key_len;
     apr_time_t issued, expires;
     apr_time_t until;               /* remembered until then */
 } rai_memo_slot_t;
@@ -33,7 +35,7 @@ struct rai_memo {
 static void rai_memo_clear(rai_memo_slot_t *slot)
 {
     if (slot->token) {
-        OPENSSL_cleanse(slot->token, slot->token_len);
+        OPENSSL_cleanse(slot->token, slot->token_len + 1 + slot->key_len);
         free(slot->token);
         slot->token = NULL;
     }
@@ -69,29 +71,34 @@ rai_memo_t *rai_memo_create(apr_pool_t *p, apr_interval_time_t ttl)
 }
 
 /* The key is a hex hash already: a few of its digits pick the slot. */
-static rai_memo_slot_t *rai_memo_slot(rai_memo_t *memo, const char *key)
+/* The slot of a key: FNV-1a over all of it (keys of one site share a
+ * long prefix, the token URL and the access id). */
+static rai_memo_slot_t *rai_memo_slot(rai_memo_t *memo, const void *key,
+                                      apr_size_t key_len)
 {
-    unsigned int h = 0;
-    int i;
+    const unsigned char *k = key;
+    apr_uint32_t h = 2166136261u;
+    apr_size_t i;
 
-    for (i = 0; i < 4; i++) {
-        h = h * 31 + (unsigned char)key[i];
+    for (i = 0; i < key_len; i++) {
+        h = (h ^ k[i]) * 16777619u;
     }
     return &memo->slots[h % RAI_MEMO_SLOTS];
 }
 
-int rai_memo_get(rai_memo_t *memo, const char *key, apr_time_t now,
-                 apr_pool_t *p, rai_token_t *token)
+int rai_memo_get(rai_memo_t *memo, const void *key, apr_size_t key_len,
+                 apr_time_t now, apr_pool_t *p, rai_token_t *token)
 {
     rai_memo_slot_t *slot;
     int found = 0;
 
-    if (!memo) {
+    if (!memo || key_len > RAI_MEMO_KEY_MAX) {
         return 0;
     }
-    slot = rai_memo_slot(memo, key);
+    slot = rai_memo_slot(memo, key, key_len);
     apr_thread_mutex_lock(memo->lock);
-    if (slot->token && !memcmp(slot->key, key, RAI_MEMO_KEY_LEN)) {
+    if (slot->token && slot->key_len == key_len
+        && !memcmp(slot->key, key, key_len)) {
         if (now < slot->until) {
             token->token = apr_pstrmemdup(p, slot->token, slot->token_len);
             token->token_len = slot->token_len;
@@ -107,24 +114,26 @@ int rai_memo_get(rai_memo_t *memo, const char *key, apr_time_t now,
     return found;
 }
 
-void rai_memo_put(rai_memo_t *memo, const char *key, const rai_token_t *token,
-                  apr_time_t now)
+void rai_memo_put(rai_memo_t *memo, const void *key, apr_size_t key_len,
+                  const rai_token_t *token, apr_time_t now)
 {
     rai_memo_slot_t *slot;
     char *copy;
 
-    if (!memo || token->token_len > RAI_TOKEN_MAX
-        || !(copy = malloc(token->token_len + 1))) {
+    if (!memo || token->token_len > RAI_TOKEN_MAX || key_len > RAI_MEMO_KEY_MAX
+        || !(copy = malloc(token->token_len + 1 + key_len))) {
         return;
     }
     memcpy(copy, token->token, token->token_len);
     copy[token->token_len] = '\0';
-    slot = rai_memo_slot(memo, key);
+    memcpy(copy + token->token_len + 1, key, key_len);
+    slot = rai_memo_slot(memo, key, key_len);
     apr_thread_mutex_lock(memo->lock);
     rai_memo_clear(slot);
-    memcpy(slot->key, key, RAI_MEMO_KEY_LEN);
     slot->token = copy;
     slot->token_len = token->token_len;
+    slot->key = copy + token->token_len + 1;
+    slot->key_len = key_len;
     slot->issued = token->issued;
     slot->expires = token->expires;
     slot->until = now + memo->ttl;

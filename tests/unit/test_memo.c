@@ -2,8 +2,9 @@
  * the top of this tree.
  */
 
-/* Unit tests of rai_memo: a token comes back for its own key only, for
- * ttl and no longer, as a copy; slots are bounded; threads may share it.
+/* Unit tests of rai_memo: a token comes back for its own key only (all
+ * of its bytes, NULs and length included), for ttl and no longer, as a
+ * copy; slots are bounded; threads may share it.
  *
  * Build and run (from the top of the tree):
  *   make tests/unit/test_memo.bin && ./tests/unit/test_memo.bin
@@ -32,14 +33,23 @@ static void teardown(void)
     apr_pool_destroy(pool);
 }
 
-/* A key as the token cache makes them (64 hex digits), numbered. */
+/* A key as the token cache makes them (the token URL, the access id and
+ * the identity, NUL separated), numbered: KEY_LEN bytes. */
+#define KEY_PREFIX "https://api.example/token\0access-id\0data-email=user"
+#define KEY_LEN (sizeof(KEY_PREFIX) - 1 + 8)
+static void make_key(char *k, unsigned int n)
+{
+    memcpy(k, KEY_PREFIX, sizeof(KEY_PREFIX) - 1);
+    snprintf(k + sizeof(KEY_PREFIX) - 1, 9, "%08x", n);
+}
+
 static const char *key_of(unsigned int n)
 {
-    static char keys[8][RAI_MEMO_KEY_LEN + 1];
+    static char keys[8][KEY_LEN + 1];
     static unsigned int next;
     char *k = keys[next++ % 8];
 
-    snprintf(k, sizeof(keys[0]), "%08x%056x", n * 2654435761u, n);
+    make_key(k, n);
     return k;
 }
 
@@ -59,27 +69,32 @@ START_TEST(own_key_only_for_ttl)
     rai_memo_t *memo = rai_memo_create(pool, apr_time_from_sec(10));
     apr_time_t now = apr_time_from_sec(1000000);
     rai_token_t in = token_of("aaa.bbb.ccc", now - 5), out;
-    char key[RAI_MEMO_KEY_LEN];
+    char key[KEY_LEN];
 
     ck_assert_ptr_nonnull(memo);
-    ck_assert_int_eq(rai_memo_get(memo, key_of(1), now, pool, &out), 0);
-    rai_memo_put(memo, key_of(1), &in, now);
-    ck_assert_int_eq(rai_memo_get(memo, key_of(1), now, pool, &out), 1);
+    ck_assert_int_eq(rai_memo_get(memo, key_of(1), KEY_LEN, now, pool, &out), 0);
+    rai_memo_put(memo, key_of(1), KEY_LEN, &in, now);
+    ck_assert_int_eq(rai_memo_get(memo, key_of(1), KEY_LEN, now, pool, &out), 1);
     ck_assert_str_eq(out.token, "aaa.bbb.ccc");
     ck_assert_uint_eq(out.token_len, 11);
     ck_assert(out.token != in.token);           /* a copy, in the pool */
     ck_assert_int_eq(out.issued, in.issued);
     ck_assert_int_eq(out.expires, in.expires);
-    /* the same slot's digits, another key: nothing */
-    memcpy(key, key_of(1), RAI_MEMO_KEY_LEN);
-    key[RAI_MEMO_KEY_LEN - 1] ^= 1;
-    ck_assert_int_eq(rai_memo_get(memo, key, now, pool, &out), 0);
+    /* another key, one bit off at the end, or the same bytes but one,
+     * or a byte after a NUL changed: nothing */
+    memcpy(key, key_of(1), KEY_LEN);
+    key[KEY_LEN - 1] ^= 1;
+    ck_assert_int_eq(rai_memo_get(memo, key, KEY_LEN, now, pool, &out), 0);
+    ck_assert_int_eq(rai_memo_get(memo, key_of(1), KEY_LEN - 1, now, pool, &out), 0);
+    memcpy(key, key_of(1), KEY_LEN);
+    key[sizeof("https://api.example/token")] ^= 0x20;
+    ck_assert_int_eq(rai_memo_get(memo, key, KEY_LEN, now, pool, &out), 0);
     /* still there just before ttl, gone at it, and for good */
-    ck_assert_int_eq(rai_memo_get(memo, key_of(1), now + apr_time_from_sec(10) - 1,
-                                  pool, &out), 1);
-    ck_assert_int_eq(rai_memo_get(memo, key_of(1), now + apr_time_from_sec(10),
-                                  pool, &out), 0);
-    ck_assert_int_eq(rai_memo_get(memo, key_of(1), now, pool, &out), 0);
+    ck_assert_int_eq(rai_memo_get(memo, key_of(1), KEY_LEN,
+                                  now + apr_time_from_sec(10) - 1, pool, &out), 1);
+    ck_assert_int_eq(rai_memo_get(memo, key_of(1), KEY_LEN,
+                                  now + apr_time_from_sec(10), pool, &out), 0);
+    ck_assert_int_eq(rai_memo_get(memo, key_of(1), KEY_LEN, now, pool, &out), 0);
 }
 END_TEST
 
@@ -90,10 +105,10 @@ START_TEST(put_replaces_and_restarts_ttl)
     rai_token_t a = token_of("first.token.x", now), b = token_of("second.token.y", now + 1);
     rai_token_t out;
 
-    rai_memo_put(memo, key_of(7), &a, now);
-    rai_memo_put(memo, key_of(7), &b, now + apr_time_from_sec(1));
-    ck_assert_int_eq(rai_memo_get(memo, key_of(7), now + apr_time_from_sec(2), pool,
-                                  &out), 1);
+    rai_memo_put(memo, key_of(7), KEY_LEN, &a, now);
+    rai_memo_put(memo, key_of(7), KEY_LEN, &b, now + apr_time_from_sec(1));
+    ck_assert_int_eq(rai_memo_get(memo, key_of(7), KEY_LEN, now + apr_time_from_sec(2),
+                                  pool, &out), 1);
     ck_assert_str_eq(out.token, "second.token.y");
     ck_assert_int_eq(out.issued, now + 1);
 }
@@ -111,12 +126,12 @@ START_TEST(bounded_and_never_crossed)
         const char *text = apr_psprintf(pool, "tok.%u.x", n);
         rai_token_t t = token_of(text, now);
 
-        rai_memo_put(memo, key_of(n), &t, now);
+        rai_memo_put(memo, key_of(n), KEY_LEN, &t, now);
     }
     for (n = 0; n < 3 * RAI_MEMO_SLOTS; n++) {
         rai_token_t out;
 
-        if (rai_memo_get(memo, key_of(n), now, pool, &out)) {
+        if (rai_memo_get(memo, key_of(n), KEY_LEN, now, pool, &out)) {
             ck_assert_str_eq(out.token, apr_psprintf(pool, "tok.%u.x", n));
             held++;
         }
@@ -135,13 +150,20 @@ START_TEST(off_and_oversized)
 
     ck_assert_ptr_null(rai_memo_create(pool, 0));
     t = token_of("x.y.z", now);
-    rai_memo_put(NULL, key_of(3), &t, now);
-    ck_assert_int_eq(rai_memo_get(NULL, key_of(3), now, pool, &out), 0);
+    rai_memo_put(NULL, key_of(3), KEY_LEN, &t, now);
+    ck_assert_int_eq(rai_memo_get(NULL, key_of(3), KEY_LEN, now, pool, &out), 0);
     memset(big, 'a', RAI_TOKEN_MAX + 1);
     big[RAI_TOKEN_MAX + 1] = '\0';
     t = token_of(big, now);
-    rai_memo_put(memo, key_of(4), &t, now);
-    ck_assert_int_eq(rai_memo_get(memo, key_of(4), now, pool, &out), 0);
+    rai_memo_put(memo, key_of(4), KEY_LEN, &t, now);
+    ck_assert_int_eq(rai_memo_get(memo, key_of(4), KEY_LEN, now, pool, &out), 0);
+    /* a key too long to remember */
+    t = token_of("x.y.z", now);
+    big = apr_pcalloc(pool, RAI_MEMO_KEY_MAX + 1);
+    rai_memo_put(memo, big, RAI_MEMO_KEY_MAX + 1, &t, now);
+    ck_assert_int_eq(rai_memo_get(memo, big, RAI_MEMO_KEY_MAX + 1, now, pool, &out), 0);
+    rai_memo_put(memo, big, RAI_MEMO_KEY_MAX, &t, now);
+    ck_assert_int_eq(rai_memo_get(memo, big, RAI_MEMO_KEY_MAX, now, pool, &out), 1);
 }
 END_TEST
 
@@ -153,7 +175,7 @@ static void *hammer(void *arg)
 {
     unsigned int id = (unsigned int)(size_t)arg, i;
     apr_pool_t *p;
-    char key[RAI_MEMO_KEY_LEN + 1], text[64];
+    char key[KEY_LEN + 1], text[64];
     int bad = 0;
 
     apr_pool_create(&p, NULL);
@@ -161,13 +183,13 @@ static void *hammer(void *arg)
         unsigned int n = (i * 7 + id) % 12;
         rai_token_t t, out;
 
-        snprintf(key, sizeof(key), "%064x", n);
+        make_key(key, n);
         snprintf(text, sizeof(text), "token-of-%u.%u", n, i % 3);
         t = token_of(text, 1);
         if (i % 2) {
-            rai_memo_put(shared, key, &t, 10);
+            rai_memo_put(shared, key, KEY_LEN, &t, 10);
         }
-        else if (rai_memo_get(shared, key, 10, p, &out)) {
+        else if (rai_memo_get(shared, key, KEY_LEN, 10, p, &out)) {
             snprintf(text, sizeof(text), "token-of-%u.", n);
             bad |= strncmp(out.token, text, strlen(text)) != 0;
         }
