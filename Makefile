@@ -285,7 +285,8 @@ $(BENCH_READ_MODULE): bench/mod_bench_read.c
 
 # The scanner against memchr (on CPU 1), then bench/bench_http.py: every
 # variant side by side, httpd on CPU 0 and wrk on CPU 1.  BENCH_ROUNDS= and
-# WRK_SECONDS= change the length (defaults 4 and 3: a few minutes in all).
+# WRK_SECONDS= change the length (defaults 4 and 3, the CGI twice as long:
+# about 8 minutes in all; CGI_SECONDS= sets the CGI's).
 bench:
 	sh scripts/install-deps.sh bench
 	$(MAKE) all $(BENCH_READ_MODULE)
