@@ -70,7 +70,6 @@ rai_memo_t *rai_memo_create(apr_pool_t *p, apr_interval_time_t ttl)
     return memo;
 }
 
-/* The key is a hex hash already: a few of its digits pick the slot. */
 /* The slot of a key: FNV-1a over all of it (keys of one site share a
  * long prefix, the token URL and the access id). */
 static rai_memo_slot_t *rai_memo_slot(rai_memo_t *memo, const void *key,
