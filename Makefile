@@ -19,14 +19,16 @@ CC        ?= gcc
 
 SOURCES   = mod_rai_embed.c mod_rai_embed_config.c mod_rai_embed_token.c mod_rai_embed_refresh.c \
             mod_rai_embed_filter.c mod_rai_embed_cache.c \
-            mod_rai_embed_identity.c mod_rai_embed_backoff.c mod_rai_embed_metrics.c rai_scan.c rai_token.c rai_curl.c rai_identity.c \
+            mod_rai_embed_identity.c mod_rai_embed_backoff.c mod_rai_embed_metrics.c rai_scan.c rai_token.c rai_curl.c rai_libs.c rai_identity.c \
             rai_flight.c rai_backoff.c rai_claim.c rai_headers.c rai_seal.c rai_tag.c rai_rewrite.c rai_scancache.c \
             rai_memo.c
-HEADERS   = mod_rai_embed.h rai_scan.h rai_token.h rai_curl.h rai_identity.h rai_flight.h rai_backoff.h rai_claim.h rai_headers.h rai_seal.h rai_tag.h rai_rewrite.h rai_scancache.h rai_memo.h \
+HEADERS   = mod_rai_embed.h rai_scan.h rai_token.h rai_curl.h rai_libs.h rai_identity.h rai_flight.h rai_backoff.h rai_claim.h rai_headers.h rai_seal.h rai_tag.h rai_rewrite.h rai_scancache.h rai_memo.h \
             rai_version.h rai_refresh_js.h
 WARNINGS  = -Wc,-Wall -Wc,-Wextra -Wc,-Werror
-# libcurl is not linked: each child loads it (rai_curl.h)
-LIBS      = -ldl -ljson-c -lcrypto
+# libcurl, json-c and libcrypto are not linked: each child loads them
+# (rai_curl.h, rai_libs.h).  The tests that call them directly link them.
+LIBS      = -ldl
+TEST_LIBS = -ljson-c -lcrypto
 JSON_CFLAGS = -I/usr/include/json-c
 
 MODULE    = .libs/mod_rai_embed.so
@@ -46,7 +48,7 @@ UNIT_CFLAGS = -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
               -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null) \
               $(shell pkg-config --cflags apr-1 apr-util-1 2>/dev/null)
 UNIT_LIBS = $(shell pkg-config --libs check 2>/dev/null) \
-            $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null) $(LIBS)
+            $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null) $(LIBS) $(TEST_LIBS)
 
 .PHONY: all install clean deps test unit integration asan-integration fuzz bench bench-shapes soak demo \
         demo-stop
@@ -139,8 +141,8 @@ test: deps
 tests/unit/test_scan.bin: tests/unit/test_scan.c tests/unit/scan_model.c tests/unit/scan_model.h rai_scan.c rai_scan.h
 	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_scan.c tests/unit/scan_model.c rai_scan.c $(UNIT_LIBS)
 
-tests/unit/test_token.bin: tests/unit/test_token.c rai_token.c rai_token.h rai_identity.c rai_identity.h
-	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_token.c rai_token.c rai_curl.c $(UNIT_LIBS)
+tests/unit/test_token.bin: tests/unit/test_token.c rai_token.c rai_token.h rai_libs.c rai_libs.h rai_identity.c rai_identity.h
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_token.c rai_token.c rai_curl.c rai_libs.c $(UNIT_LIBS)
 
 tests/unit/test_backoff.bin: tests/unit/test_backoff.c rai_backoff.c rai_backoff.h
 	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_backoff.c rai_backoff.c $(UNIT_LIBS)
@@ -158,8 +160,8 @@ tests/unit/test_identity.bin: tests/unit/test_identity.c rai_identity.c rai_iden
 tests/unit/test_scancache.bin: tests/unit/test_scancache.c rai_scancache.c rai_scancache.h
 	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_scancache.c rai_scancache.c $(UNIT_LIBS)
 
-tests/unit/test_memo.bin: tests/unit/test_memo.c rai_memo.c rai_memo.h
-	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_memo.c rai_memo.c $(UNIT_LIBS) -lpthread
+tests/unit/test_memo.bin: tests/unit/test_memo.c rai_memo.c rai_memo.h rai_libs.c rai_libs.h
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_memo.c rai_memo.c rai_libs.c $(UNIT_LIBS) -lpthread
 
 tests/unit/test_headers.bin: tests/unit/test_headers.c rai_headers.c rai_headers.h
 	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_headers.c rai_headers.c $(UNIT_LIBS)
@@ -175,8 +177,8 @@ unit: $(UNIT_TESTS:%=tests/unit/%.bin)
 # The pure parts of the cache seal and the tag reader (rai_seal.c, rai_tag.c).
 PURE_UNIT = tests/unit/test_seal.bin tests/unit/test_tag.bin
 
-tests/unit/test_seal.bin: tests/unit/test_seal.c rai_seal.c rai_seal.h rai_token.c rai_token.h
-	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_seal.c rai_seal.c rai_token.c rai_curl.c $(UNIT_LIBS)
+tests/unit/test_seal.bin: tests/unit/test_seal.c rai_seal.c rai_seal.h rai_libs.c rai_libs.h rai_token.c rai_token.h
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_seal.c rai_seal.c rai_token.c rai_curl.c rai_libs.c $(UNIT_LIBS)
 
 tests/unit/test_tag.bin: tests/unit/test_tag.c rai_tag.c rai_tag.h
 	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ tests/unit/test_tag.c rai_tag.c $(UNIT_LIBS)
@@ -232,16 +234,16 @@ PURE_FUZZ        = $(PURE_FUZZ_NAMES:%=tests/fuzz/fuzz_%.bin)
 PURE_FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
                    -fno-sanitize-recover=undefined -Wall -Wextra -Werror \
                    -I. $(JSON_CFLAGS) $(shell pkg-config --cflags apr-1 2>/dev/null)
-PURE_FUZZ_LIBS   = $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null) $(LIBS)
+PURE_FUZZ_LIBS   = $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null) $(LIBS) $(TEST_LIBS)
 
-tests/fuzz/fuzz_seal.bin: tests/fuzz/fuzz_seal.c rai_seal.c rai_seal.h rai_token.c rai_token.h
-	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_seal.c rai_seal.c rai_token.c rai_curl.c $(PURE_FUZZ_LIBS)
+tests/fuzz/fuzz_seal.bin: tests/fuzz/fuzz_seal.c rai_seal.c rai_seal.h rai_libs.c rai_libs.h rai_token.c rai_token.h
+	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_seal.c rai_seal.c rai_token.c rai_curl.c rai_libs.c $(PURE_FUZZ_LIBS)
 
 tests/fuzz/fuzz_tag.bin: tests/fuzz/fuzz_tag.c rai_tag.c rai_tag.h
 	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_tag.c rai_tag.c
 
-tests/fuzz/fuzz_token_response.bin: tests/fuzz/fuzz_token_response.c rai_token.c rai_token.h rai_seal.c rai_seal.h
-	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_token_response.c rai_token.c rai_curl.c rai_seal.c $(PURE_FUZZ_LIBS)
+tests/fuzz/fuzz_token_response.bin: tests/fuzz/fuzz_token_response.c rai_token.c rai_token.h rai_libs.c rai_libs.h rai_seal.c rai_seal.h
+	clang $(PURE_FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_token_response.c rai_token.c rai_curl.c rai_seal.c rai_libs.c $(PURE_FUZZ_LIBS)
 
 tests/fuzz/fuzz_rewrite.bin: tests/fuzz/fuzz_rewrite.c tests/unit/rewrite_harness.h rai_rewrite.c rai_rewrite.h rai_scan.c rai_scan.h rai_tag.c rai_tag.h
 	clang $(PURE_FUZZ_CFLAGS) -Itests/unit -o $@ tests/fuzz/fuzz_rewrite.c rai_rewrite.c rai_scan.c rai_tag.c rai_scancache.c $(PURE_FUZZ_LIBS)

@@ -9,7 +9,9 @@ dnl
 dnl The module is never built unless asked for (--enable-rai-embed[=shared|static]).
 dnl It needs libcurl, json-c and OpenSSL's libcrypto, headers included; they are found
 dnl with pkg-config (libcurl also with curl-config).  When they are missing, configure
-dnl stops with an error, as the module was requested explicitly.
+dnl stops with an error, as the module was requested explicitly.  The module is compiled
+dnl with their headers but not linked with them: each worker child loads them with
+dnl dlopen() (rai_curl.h, rai_libs.h), so only -ldl is linked.
 dnl
 dnl Note: configure writes this directory's Makefile (from Makefile.in) and
 dnl modules.mk; in an in-place build they replace the copies shipped for apxs.
@@ -90,7 +92,7 @@ AC_DEFUN([RAI_EMBED_CHECK_LIBS], [
     enable_rai_embed=no
   else
     APR_ADDTO(MOD_CFLAGS, [$rai_embed_cflags])
-    APR_ADDTO(MOD_RAI_EMBED_LDADD, [$rai_embed_libs])
+    APR_ADDTO(MOD_RAI_EMBED_LDADD, [-ldl])
     if test "x$enable_rai_embed" = "xshared"; then
       dnl Only the module structure is needed from outside: keep the rest private.
       APR_ADDTO(MOD_RAI_EMBED_LDADD, [-export-symbols-regex rai_embed_module])
@@ -113,6 +115,7 @@ rai_embed_objs="mod_rai_embed.lo \
   rai_scan.lo \
   rai_token.lo \
   rai_curl.lo \
+  rai_libs.lo \
   rai_identity.lo \
   rai_flight.lo \
   rai_backoff.lo \

@@ -18,10 +18,10 @@
 #include "http_request.h"
 #include "ap_mpm.h"
 
-#include <openssl/sha.h>
 
 #include "mod_rai_embed.h"
 #include "rai_curl.h"
+#include "rai_libs.h"
 
 static const char *const rai_embed_default_patterns[] = {
     "rai-widget", "rai-*-widget"
@@ -35,6 +35,7 @@ const char *const rai_embed_default_types[] = {
 
 const apr_array_header_t *rai_embed_default_identifiers;
 rai_token_client_t *rai_embed_client;
+int rai_embed_child_ready;
 rai_flight_table_t *rai_embed_flights;
 rai_scancache_t *rai_embed_scan_cache;
 rai_memo_t *rai_embed_memo;
@@ -130,12 +131,12 @@ static int rai_embed_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         ap_get_module_config(s->module_config, &rai_embed_module);
 
     (void)plog;
-    rai_seal_global_init(pconf);
+    /* nothing here calls libcrypto or json-c: the parent does not load
+     * them (rai_libs.h); the children derive the seal keys */
     if (rai_embed_cache_post_config(sconf->cache, pconf, ptemp, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (rai_embed_backoff_post_config(pconf, ptemp, s) != APR_SUCCESS
-        || rai_embed_cache_seal_keys(pconf, s) != APR_SUCCESS) {
+    if (rai_embed_backoff_post_config(pconf, ptemp, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     rai_embed_default_identifiers = rai_embed_identifier_defaults(pconf);
@@ -153,6 +154,20 @@ static void rai_embed_child_init(apr_pool_t *pchild, server_rec *s)
     rai_embed_server_conf *sconf =
         ap_get_module_config(s->module_config, &rai_embed_module);
 
+    const char *why;
+
+    /* first: the seal keys are derived from the access keys, which
+     * rai_embed_config_hide_secrets() below wipes */
+    if ((why = rai_libs_load()) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "RAI0044: cannot load "
+                     "%s; no token can be fetched in this child (pages are "
+                     "served without)", why);
+    }
+    else {
+        rai_seal_global_init(pchild);
+        rai_embed_child_ready = rai_embed_cache_seal_keys(pchild, s)
+                                == APR_SUCCESS;
+    }
     rai_embed_cache_child_init(sconf->cache, pchild, s);
     /* created after fork: no handle or connection crosses processes */
     rai_embed_client = rai_token_client_create(pchild);

@@ -113,6 +113,9 @@ extern const rai_scan_elements_t rai_embed_default_elements;
 extern const char *const rai_embed_default_types[];
 extern const apr_array_header_t *rai_embed_default_identifiers;
 extern rai_token_client_t *rai_embed_client;
+/* Whether this child loaded libcrypto and json-c and derived the seal
+ * keys (child_init): without, no token is looked up or fetched. */
+extern int rai_embed_child_ready;
 extern rai_flight_table_t *rai_embed_flights;
 extern rai_scancache_t *rai_embed_scan_cache;
 extern rai_memo_t *rai_embed_memo;
@@ -255,8 +258,9 @@ apr_status_t rai_embed_cache_put(rai_embed_cache_t *cache, server_rec *s,
                                  const rai_token_t *token, apr_time_t until,
                                  apr_pool_t *p);
 
-/* post_config: every server's sealing key, wiped with pconf. */
-apr_status_t rai_embed_cache_seal_keys(apr_pool_t *pconf, server_rec *s);
+/* child_init, with libcrypto loaded: every server's sealing key, wiped
+ * with pchild.  Not APR_SUCCESS (logged) when one cannot be derived. */
+apr_status_t rai_embed_cache_seal_keys(apr_pool_t *pchild, server_rec *s);
 
 /* --- mod_rai_embed_identity.c: who a request is for --------------------- */
 

@@ -266,7 +266,7 @@ static apr_status_t rai_embed_cache_wipe_key(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t rai_embed_cache_seal_keys(apr_pool_t *pconf, server_rec *s)
+apr_status_t rai_embed_cache_seal_keys(apr_pool_t *pchild, server_rec *s)
 {
     for (; s; s = s->next) {
         rai_embed_server_conf *sconf =
@@ -279,15 +279,18 @@ apr_status_t rai_embed_cache_seal_keys(apr_pool_t *pconf, server_rec *s)
             continue;
         }
         rai_embed_endpoint(sconf, &endpoint);
-        sconf->seal_key = apr_palloc(pconf, sizeof(rai_seal_key_t));
+        sconf->seal_key = apr_palloc(pchild, sizeof(rai_seal_key_t));
         rv = rai_seal_key_derive(sconf->seal_key, endpoint.access_key,
                                  endpoint.url);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "RAI0037: cannot "
-                         "derive the key that seals token cache entries");
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "RAI0037: cannot "
+                         "derive the key that seals token cache entries; no "
+                         "token can be fetched in this child (pages are "
+                         "served without)");
+            sconf->seal_key = NULL;
             return rv;
         }
-        apr_pool_cleanup_register(pconf, sconf->seal_key,
+        apr_pool_cleanup_register(pchild, sconf->seal_key,
                                   rai_embed_cache_wipe_key,
                                   apr_pool_cleanup_null);
     }

@@ -9,9 +9,9 @@
 
 #include "http_core.h"
 
-#include <openssl/crypto.h>
 
 #include "mod_rai_embed.h"
+#include "rai_libs.h"
 
 void *rai_embed_create_server_conf(apr_pool_t *p, server_rec *s)
 {
@@ -242,7 +242,7 @@ static const char *rai_embed_set_access_key_file(cmd_parms *cmd, void *dconf,
         apr_file_close(file);
     }
     if (rv != APR_SUCCESS) {
-        OPENSSL_cleanse(buf, sizeof(buf));
+        rai_cleanse(buf, sizeof(buf));
         return apr_psprintf(cmd->pool, "RaiEmbedAccessKeyFile: cannot read "
                             "'%s': %s", path,
                             apr_strerror(rv, errbuf, sizeof(errbuf)));
@@ -255,7 +255,7 @@ static const char *rai_embed_set_access_key_file(cmd_parms *cmd, void *dconf,
         buf[--len] = '\0';
     }
     if (!buf[0]) {
-        OPENSSL_cleanse(buf, sizeof(buf));
+        rai_cleanse(buf, sizeof(buf));
         return apr_psprintf(cmd->pool, "RaiEmbedAccessKeyFile: '%s' holds no "
                             "key", path);
     }
@@ -267,7 +267,7 @@ static const char *rai_embed_set_access_key_file(cmd_parms *cmd, void *dconf,
     sconf->access_key = apr_pstrdup(cmd->pool, buf);
     sconf->access_key_source = cmd->cmd->name;
     /* memset() of a dead buffer may be optimised away; this is not */
-    OPENSSL_cleanse(buf, sizeof(buf));
+    rai_cleanse(buf, sizeof(buf));
     return NULL;
 }
 

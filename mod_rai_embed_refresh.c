@@ -12,7 +12,6 @@
 
 #include "mod_rai_embed.h"
 
-#include <openssl/sha.h>
 
 static int rai_embed_serve_script(request_rec *r, const char *version);
 static const char *rai_embed_script_arg(apr_pool_t *p, const char *args);
@@ -78,20 +77,13 @@ int rai_embed_token_handler(request_rec *r)
 #include "rai_refresh_js.h"
 
 /* The script's version: the first 16 hex digits of its SHA-256, which go
- * into its URL, so that the URL can be cached for good. */
+ * into its URL, so that the URL can be cached for good.  Worked out when
+ * the header is written (scripts/js2h.sh): the parent, which builds the
+ * script element from RaiEmbedRefreshScript, has no libcrypto loaded. */
 const char *rai_embed_script_version(apr_pool_t *p)
 {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    char *hex = apr_palloc(p, 17);
-    int i;
-
-    SHA256((const unsigned char *)rai_refresh_js, rai_refresh_js_len, digest);
-    for (i = 0; i < 8; i++) {
-        hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
-        hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 15];
-    }
-    hex[16] = '\0';
-    return hex;
+    (void)p;
+    return rai_refresh_js_version;
 }
 
 /* The value of the "script" parameter in a query string: "" for a bare

@@ -6,9 +6,9 @@
  * filter and the refresh endpoint alike: identity, then the cache, single
  * flight and the token API. */
 
-#include <openssl/sha.h>
 
 #include "mod_rai_embed.h"
+#include "rai_libs.h"
 
 /* A short, stable name for a token in the log: never the token itself. */
 static const char *rai_embed_fingerprint(apr_pool_t *p, const char *token,
@@ -400,6 +400,14 @@ void rai_embed_request_token(request_rec *r,
                               "wanted for %s without RaiEmbedAccessId and "
                               "RaiEmbedAccessKey for this server", r->uri);
         result->outcome = RAI_EMBED_OUTCOME_UNCONFIGURED;
+    }
+    else if (!rai_embed_child_ready) {
+        /* the cache's keys and entries need libcrypto (RAI0044, RAI0037) */
+        rai_embed_log_limited(RAI_WARN_TOKEN, 0, r, "RAI0045: no token for "
+                              "%s: this child could not load libcrypto or "
+                              "json-c, or derive its seal keys (see RAI0044 "
+                              "or RAI0037 at its start)", r->uri);
+        result->outcome = RAI_EMBED_OUTCOME_FAILED;
     }
     else {
         rai_embed_endpoint(sconf, &endpoint);

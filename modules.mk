@@ -17,14 +17,15 @@ rai_embed_objs = mod_rai_embed.lo mod_rai_embed_config.lo mod_rai_embed_token.lo
                  mod_rai_embed_cache.lo mod_rai_embed_identity.lo mod_rai_embed_backoff.lo \
                  mod_rai_embed_metrics.lo \
                  rai_scan.lo \
-                 rai_token.lo rai_curl.lo rai_identity.lo rai_flight.lo rai_backoff.lo rai_claim.lo \
+                 rai_token.lo rai_curl.lo rai_libs.lo rai_identity.lo rai_flight.lo rai_backoff.lo rai_claim.lo \
                  rai_headers.lo rai_seal.lo rai_tag.lo \
                  rai_rewrite.lo rai_scancache.lo rai_memo.lo
 
-# libcurl, json-c and OpenSSL's libcrypto, from pkg-config when it knows them.
+# The headers of libcurl, json-c and OpenSSL's libcrypto, from pkg-config when it knows
+# them.  None of the three is linked: each worker child loads them with dlopen()
+# (rai_curl.h, rai_libs.h).
 RAI_EMBED_PKGS = libcurl json-c libcrypto
-MOD_RAI_EMBED_LDADD ?= $(shell pkg-config --libs $(RAI_EMBED_PKGS) 2>/dev/null \
-                                || echo -lcurl -ljson-c -lcrypto)
+MOD_RAI_EMBED_LDADD ?= -ldl
 MOD_CFLAGS ?= $(shell pkg-config --cflags $(RAI_EMBED_PKGS) 2>/dev/null)
 
 mod_rai_embed.la: $(rai_embed_objs:.lo=.slo)

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
 
+#include "rai_libs.h"
 #include "rai_memo.h"
 
 /* A slot: its token and its key in one malloc'd copy (the token first),
@@ -35,7 +35,7 @@ struct rai_memo {
 static void rai_memo_clear(rai_memo_slot_t *slot)
 {
     if (slot->token) {
-        OPENSSL_cleanse(slot->token, slot->token_len + 1 + slot->key_len);
+        rai_cleanse(slot->token, slot->token_len + 1 + slot->key_len);
         free(slot->token);
         slot->token = NULL;
     }

@@ -968,5 +968,6 @@ static const char rai_refresh_js[] = {
     0x00
 };
 #define rai_refresh_js_len ((apr_size_t)15385)
+#define rai_refresh_js_version "c9f5291ba27a8413"
 
 #endif

@@ -4,11 +4,7 @@
 
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
+#include "rai_libs.h"
 
 #include "rai_seal.h"
 
@@ -98,7 +94,7 @@ apr_status_t rai_seal_key_derive(rai_seal_key_t *key, const char *access_key,
 
 void rai_seal_key_wipe(rai_seal_key_t *key)
 {
-    OPENSSL_cleanse(key->key, sizeof(key->key));
+    rai_cleanse(key->key, sizeof(key->key));
 }
 
 int rai_seal_times_ok(apr_time_t issued, apr_time_t expires, apr_time_t now)
@@ -181,7 +177,7 @@ static int rai_seal_encrypt(const rai_seal_key_t *key, const char *cache_key,
          && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, RAI_SEAL_TAG_LEN,
                                 tag) > 0;
     EVP_CIPHER_CTX_free(ctx);
-    OPENSSL_cleanse(times, sizeof(times));
+    rai_cleanse(times, sizeof(times));
     return ok;
 }
 
@@ -255,7 +251,7 @@ apr_status_t rai_seal_open_token(apr_pool_t *p, const rai_seal_key_t *key,
     plain = apr_palloc(p, plain_len + 1);
     if (!rai_seal_decrypt(key, cache_key, in, in_len, plain)) {
         /* unauthenticated bytes: leave nothing of them in the pool */
-        OPENSSL_cleanse(plain, plain_len);
+        rai_cleanse(plain, plain_len);
         return APR_NOTFOUND;
     }
     issued = rai_seal_get_time(plain);
@@ -265,7 +261,7 @@ apr_status_t rai_seal_open_token(apr_pool_t *p, const rai_seal_key_t *key,
     if (!rai_seal_times_ok(issued, expires, now)
         || !rai_token_shape_ok((const char *)plain + RAI_SEAL_TIMES_LEN,
                                token_len)) {
-        OPENSSL_cleanse(plain, plain_len);
+        rai_cleanse(plain, plain_len);
         return APR_NOTFOUND;
     }
     plain[plain_len] = '\0';

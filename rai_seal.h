@@ -94,7 +94,7 @@ void rai_seal_global_init(apr_pool_t *p);
 void rai_seal_sha256(const void *data, apr_size_t len,
                      unsigned char md[RAI_SEAL_SHA256_LEN]);
 
-/* Wipes the key (OPENSSL_cleanse). */
+/* Wipes the key (rai_cleanse). */
 void rai_seal_key_wipe(rai_seal_key_t *key);
 
 #endif

@@ -6,8 +6,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <json-c/json.h>
-#include <openssl/crypto.h>
 
 #include "apr_base64.h"
 #include "apr_date.h"
@@ -17,6 +15,7 @@
 #include "apr_uri.h"
 
 #include "rai_curl.h"
+#include "rai_libs.h"
 #include "rai_token.h"
 #include "rai_version.h"
 
@@ -41,10 +40,10 @@ struct rai_token_client {
 
 const char *rai_token_library_versions(apr_pool_t *p)
 {
-    /* libcurl is loaded by the children only (rai_curl.h): the version
-     * it was built against */
+    /* both are loaded by the children only (rai_curl.h, rai_libs.h): the
+     * versions the module was built against */
     return apr_psprintf(p, "libcurl %s, json-c %s", LIBCURL_VERSION,
-                        json_c_version());
+                        JSON_C_VERSION);
 }
 
 /* 127.0.0.0/8, ::1 or localhost: a name that merely starts with "127."
@@ -111,8 +110,8 @@ char *rai_token_request_body(apr_pool_t *p, const char *access_id,
                                                   | JSON_C_TO_STRING_NOSLASHESCAPE);
     text = apr_pstrdup(p, json);
     /* json-c frees its copies of the key without clearing them */
-    OPENSSL_cleanse(json, strlen(json));
-    OPENSSL_cleanse((char *)json_object_get_string(key),
+    rai_cleanse(json, strlen(json));
+    rai_cleanse((char *)json_object_get_string(key),
                     (size_t)json_object_get_string_len(key));
     json_object_put(key);
     json_object_put(body);
@@ -549,7 +548,7 @@ rai_token_status_e rai_token_fetch(rai_token_client_t *client, apr_pool_t *p,
     curl_easy_setopt(curl, CURLOPT_PROXYPASSWORD, NULL);
     curl_slist_free_all(headers);
     /* the body held the access key */
-    OPENSSL_cleanse((char *)body, strlen(body));
+    rai_cleanse((char *)body, strlen(body));
 
     if (rc != CURLE_OK) {
         const char *what = curl_error[0] ? curl_error : curl_easy_strerror(rc);

@@ -28,6 +28,7 @@
 #include "apr_general.h"
 #include "apr_pools.h"
 
+#include "rai_libs.h"
 #include "rai_seal.h"
 
 #define FUZZ_ACCESS_KEY "fuzz-access-key"
@@ -47,6 +48,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     if (apr_initialize() != APR_SUCCESS
         || apr_pool_create(&fuzz_pool, NULL) != APR_SUCCESS
+        || rai_libs_load() != NULL
         || rai_seal_key_derive(&fuzz_key, FUZZ_ACCESS_KEY, FUZZ_TOKEN_URL)
            != APR_SUCCESS) {
         abort();

@@ -23,6 +23,7 @@
 #include "apr_general.h"
 #include "apr_pools.h"
 
+#include "rai_libs.h"
 #include "rai_seal.h"
 #include "rai_token.h"
 
@@ -35,7 +36,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     if (apr_initialize() != APR_SUCCESS
-        || apr_pool_create(&fuzz_pool, NULL) != APR_SUCCESS) {
+        || apr_pool_create(&fuzz_pool, NULL) != APR_SUCCESS
+        || rai_libs_load() != NULL) {
         abort();
     }
     return 0;

@@ -24,6 +24,7 @@
 #include "apr_pools.h"
 #include "apr_strings.h"
 
+#include "rai_libs.h"
 #include "rai_seal.h"
 
 #define ACCESS_KEY "s3cr3t-access-key"
@@ -491,6 +492,10 @@ int main(void)
 
     if (apr_initialize() != APR_SUCCESS) {
         fprintf(stderr, "cannot initialise APR\n");
+        return 2;
+    }
+    if (rai_libs_load()) {
+        fprintf(stderr, "%s\n", rai_libs_load());
         return 2;
     }
     sr = srunner_create(seal_suite());

@@ -43,6 +43,7 @@
 #include "apr_tables.h"
 #include "apr_time.h"
 
+#include "rai_libs.h"
 #include "rai_token.h"
 #include "rai_version.h"
 #include "unit_run.h"
@@ -1911,6 +1912,10 @@ int main(void)
     if (apr_initialize() != APR_SUCCESS
         || apr_pool_create(&root, NULL) != APR_SUCCESS) {
         fprintf(stderr, "cannot initialise APR\n");
+        return 2;
+    }
+    if (rai_libs_load()) {
+        fprintf(stderr, "%s\n", rai_libs_load());
         return 2;
     }
 
