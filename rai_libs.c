@@ -40,37 +40,27 @@ static void *rai_libs_open(const char *label, const char *soname)
 
 /* dlsym's void * to a function pointer, as POSIX allows */
 #define RAI_LIBS_BIND(name)                                               \
-    if (!(*(void **)(void *)&table.name = dlsym(lib, #name))) {           \
+    if (!(*(void **)(void *)&table->name = dlsym(lib, #name))) {          \
         snprintf(rai_libs_error, sizeof(rai_libs_error),                  \
                  "%s (%s) lacks %s", label, soname, #name);               \
         return -1;                                                        \
     }
 
-static int rai_libs_bind_crypto(rai_libs_table_t *table_p)
+static int rai_libs_bind(rai_libs_table_t *table)
 {
     const char *label = "libcrypto", *soname = RAI_CRYPTO_SONAME;
-    rai_libs_table_t table = *table_p;
-    void *lib = rai_libs_open(label, soname);
+    void *lib;
 
-    if (!lib) {
+    if (!(lib = rai_libs_open(label, soname))) {
         return -1;
     }
     RAI_CRYPTO_FUNCS(RAI_LIBS_BIND)
-    *table_p = table;
-    return 0;
-}
-
-static int rai_libs_bind_json(rai_libs_table_t *table_p)
-{
-    const char *label = "json-c", *soname = RAI_JSON_SONAME;
-    rai_libs_table_t table = *table_p;
-    void *lib = rai_libs_open(label, soname);
-
-    if (!lib) {
+    label = "json-c";
+    soname = RAI_JSON_SONAME;
+    if (!(lib = rai_libs_open(label, soname))) {
         return -1;
     }
     RAI_JSON_FUNCS(RAI_LIBS_BIND)
-    *table_p = table;
     return 0;
 }
 
@@ -82,7 +72,7 @@ const char *rai_libs_load(void)
         memset(&table, 0, sizeof(table));
         /* kept for the life of the process, as libcurl is: libcurl's
          * OpenSSL is this libcrypto, and unloading it is never safe */
-        if (rai_libs_bind_crypto(&table) || rai_libs_bind_json(&table)) {
+        if (rai_libs_bind(&table)) {
             rai_libs_state = -1;
         }
         else {

@@ -293,9 +293,13 @@ def side_by_side(root, standin):
             problems += check_variant(httpd, name, expect, pages)
         calls_before = standin.stats()["token_requests"]
         runs = {page: {name: [] for name, _, _ in VARIANTS} for page in PAGES}
-        for _ in range(ROUNDS):
+        for round_ in range(ROUNDS):
+            # each round starts one variant further on: a machine that grows busier
+            # (or quieter) during a run favours no variant by its place in the order
+            turn = round_ % len(VARIANTS)
+            order = VARIANTS[turn:] + VARIANTS[:turn]
             for page in PAGES:
-                for name, _, _ in VARIANTS:
+                for name, _, _ in order:
                     figures = wrk(servers[name].url(""), header, "/" + page,
                                   seconds=CGI_SECONDS if page == CGI_PAGE else None)
                     if figures["bad"]:
