@@ -458,10 +458,16 @@ static apr_status_t rai_embed_out_filter(ap_filter_t *f,
     }
     rv = rai_rewrite_brigade(ctx->rewrite, bb);
     if (rai_rewrite_replayed(ctx->rewrite) && !ctx->logged_replay) {
+        apr_size_t copied, read;
+
         ctx->logged_replay = 1;
+        rai_rewrite_replayed_bytes(ctx->rewrite, &copied, &read);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, f->r, "RAI0040: %s served "
-                      "from the scan cache: %lu insertions, the file not read",
-                      f->r->filename, rai_rewrite_inserted(ctx->rewrite));
+                      "from the scan cache: %lu insertions; of the file, %"
+                      APR_SIZE_T_FMT " bytes from the cache's copy, %"
+                      APR_SIZE_T_FMT " read, the rest sent as it is",
+                      f->r->filename, rai_rewrite_inserted(ctx->rewrite),
+                      copied, read);
     }
     if (rv != APR_SUCCESS) {
         /* a client that went away is no error of ours */

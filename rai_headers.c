@@ -56,34 +56,43 @@ char *rai_headers_private(apr_pool_t *pool, const char *cache_control)
     return out;
 }
 
-/* Whether name ends in suffix, ASCII case-insensitively. */
-static int rai_headers_ends_with(const char *name, const char *suffix)
+/* Whether name, of n bytes, ends in suffix, ASCII case-insensitively. */
+static int rai_headers_ends_with(const char *name, apr_size_t n,
+                                 const char *suffix, apr_size_t k)
 {
-    apr_size_t n = strlen(name), k = strlen(suffix);
-
     return n >= k && !strcasecmp(name + n - k, suffix);
 }
 
+#define RAI_HEADER(name) { name, sizeof(name) - 1 }
+
 int rai_headers_dropped(const char *name)
 {
-    static const char *const dropped[] = {
-        "Content-Length", "ETag", "Last-Modified",
+    static const struct {
+        const char *name;
+        apr_size_t len;
+    } dropped[] = {
+        RAI_HEADER("Content-Length"), RAI_HEADER("ETag"),
+        RAI_HEADER("Last-Modified"),
         /* CDNs and reverse proxies obey these over Cache-Control */
-        "Edge-Control", "Akamai-Cache-Control", "X-Accel-Expires",
-        "X-LiteSpeed-Cache-Control",
+        RAI_HEADER("Edge-Control"), RAI_HEADER("Akamai-Cache-Control"),
+        RAI_HEADER("X-Accel-Expires"), RAI_HEADER("X-LiteSpeed-Cache-Control"),
         /* digests of the body before the rewrite */
-        "Content-MD5", "Digest", "Content-Digest", "Repr-Digest"
+        RAI_HEADER("Content-MD5"), RAI_HEADER("Digest"),
+        RAI_HEADER("Content-Digest"), RAI_HEADER("Repr-Digest")
     };
-    apr_size_t i;
+    apr_size_t i, len = strlen(name);
 
     /* CDN-Cache-Control and every vendor's *-CDN-Cache-Control (RFC 9213);
      * Surrogate-Control and its vendor forms */
-    if (rai_headers_ends_with(name, "CDN-Cache-Control")
-        || rai_headers_ends_with(name, "Surrogate-Control")) {
+    if (rai_headers_ends_with(name, len, "CDN-Cache-Control",
+                              sizeof("CDN-Cache-Control") - 1)
+        || rai_headers_ends_with(name, len, "Surrogate-Control",
+                                 sizeof("Surrogate-Control") - 1)) {
         return 1;
     }
+    /* a page's headers are mostly none of these: their lengths tell */
     for (i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
-        if (!strcasecmp(name, dropped[i])) {
+        if (dropped[i].len == len && !strcasecmp(name, dropped[i].name)) {
             return 1;
         }
     }

@@ -31,8 +31,11 @@ struct rai_rewrite {
     apr_pool_t *pool;
     int first_seen;
     int replayed;                   /* -1: not; else the recorded in_text */
+    apr_size_t replay_copied, replay_read;  /* bytes of the file, from the
+                                             * record and read */
     int recording;
     rai_scancache_key_t key;
+    apr_file_t *rec_file;           /* the file recorded */
     apr_uint64_t rec_pos;           /* file offset of the next byte scanned */
     apr_array_header_t *rec;        /* rai_scancache_element_t */
     apr_array_header_t *rec_tag;    /* the held tag's bytes */
@@ -87,6 +90,13 @@ void rai_rewrite_scancache(rai_rewrite_t *rw, rai_scancache_t *cache,
 int rai_rewrite_replayed(const rai_rewrite_t *rw)
 {
     return rw->replayed != -1;
+}
+
+void rai_rewrite_replayed_bytes(const rai_rewrite_t *rw, apr_size_t *copied,
+                                apr_size_t *read)
+{
+    *copied = rw->replay_copied;
+    *read = rw->replay_read;
 }
 
 static apr_status_t rai_rewrite_pass(rai_rewrite_t *rw)
@@ -196,22 +206,6 @@ static void rai_rewrite_record_tag(rai_rewrite_t *rw)
     }
 }
 
-/* At the end of the stream: keep what a whole scan of the file found. */
-static void rai_rewrite_record_end(rai_rewrite_t *rw)
-{
-    rai_scancache_record_t record;
-
-    rai_rewrite_record_tag(rw);
-    if (rw->recording && !rw->finished && !rw->holding
-        && rw->rec_pos == rw->key.size) {
-        record.count = rw->rec->nelts;
-        record.elements = (rai_scancache_element_t *)rw->rec->elts;
-        record.in_text = rai_rewrite_in_text(rw);
-        rai_scancache_put(rw->cache, &rw->key, &record);
-    }
-    rw->recording = 0;
-}
-
 /* Reads len bytes of f at offset at into buf with pread (one system call
  * where seeking and reading take two); *got tells how many came, fewer
  * only at the end of the file. */
@@ -242,21 +236,81 @@ static apr_status_t rai_rewrite_pread(apr_file_t *f, char *buf, apr_size_t len,
     return APR_SUCCESS;
 }
 
-/* A piece of the file before a replayed element (the first bucket of bb,
- * split off): a short one is read into memory (one read, never mapped).
- * Left a file bucket, the core would send it by sendfile of its own,
- * between a TCP_CORK and an uncork that pushes a short segment out, and
- * then the next piece the same way: memory goes out with the headers and
- * the inserted text in one writev, before the sendfile of the rest.  A
- * piece that fails to read stays a file bucket, for the core to fail on
- * as it would have. */
-static void rai_rewrite_replay_piece(rai_rewrite_t *rw, apr_bucket_brigade *bb)
+/* Recording: the bytes of the file before each element (from the one
+ * before it), where they are short, so that a replay sends them from
+ * memory without reading the file.  Read once, at the end of the scan;
+ * 0 if the file is no longer what its key says (changed while it was
+ * being served): then nothing is recorded. */
+static int rai_rewrite_record_pieces(rai_rewrite_t *rw,
+                                     rai_scancache_record_t *record)
+{
+    rai_scancache_key_t now;
+    apr_uint64_t from = 0;
+    apr_size_t held = 0, len, got;
+    int i;
+
+    for (i = 0; i < record->count; i++) {
+        rai_scancache_element_t *e = &record->elements[i];
+        char *buf;
+
+        len = (apr_size_t)(e->at - from);
+        if (len && len <= RAI_SCANCACHE_PIECE_MAX
+            && held + len <= RAI_SCANCACHE_PIECES_MAX
+            && rai_rewrite_pread(rw->rec_file, buf = apr_palloc(rw->pool, len),
+                                 len, (apr_off_t)from, &got) == APR_SUCCESS
+            && got == len) {
+            e->piece = buf;
+            e->piece_len = len;
+            held += len;
+        }
+        from = e->at;
+    }
+    return rai_scancache_key(rw->rec_file, rw->config, 0, &now)
+           && !memcmp(&now, &rw->key, sizeof(now));
+}
+
+/* At the end of the stream: keep what a whole scan of the file found. */
+static void rai_rewrite_record_end(rai_rewrite_t *rw)
+{
+    rai_scancache_record_t record;
+
+    rai_rewrite_record_tag(rw);
+    if (rw->recording && !rw->finished && !rw->holding
+        && rw->rec_pos == rw->key.size) {
+        record.count = rw->rec->nelts;
+        record.elements = (rai_scancache_element_t *)rw->rec->elts;
+        record.in_text = rai_rewrite_in_text(rw);
+        if (rai_rewrite_record_pieces(rw, &record)) {
+            rai_scancache_put(rw->cache, &rw->key, &record);
+        }
+    }
+    rw->recording = 0;
+}
+
+/* A piece of the file before a replayed element e (the first bucket of
+ * bb, split off): a short one goes out from memory - the copy the record
+ * holds, or else one read of it (never mapped).  Left a file bucket, the
+ * core would send it by sendfile of its own, between a TCP_CORK and an
+ * uncork that pushes a short segment out, and then the next piece the
+ * same way: memory goes out with the headers and the inserted text in
+ * one writev, before the sendfile of the rest.  A piece that fails to
+ * read stays a file bucket, for the core to fail on as it would have. */
+static void rai_rewrite_replay_piece(rai_rewrite_t *rw, apr_bucket_brigade *bb,
+                                     const rai_scancache_element_t *e)
 {
     apr_bucket *b = APR_BRIGADE_FIRST(bb), *stop = APR_BUCKET_NEXT(b);
     apr_size_t len;
     const char *data;
 
-    if (APR_BUCKET_IS_FILE(b) && b->length <= APR_BUCKET_BUFF_SIZE) {
+    if (APR_BUCKET_IS_FILE(b) && e->piece && b->length == e->piece_len) {
+        /* the record's copy, in rw->pool: the file's bytes when its key
+         * was made, which are its bytes now since the key is the same */
+        APR_BUCKET_INSERT_BEFORE(b, apr_bucket_pool_create(e->piece, e->piece_len,
+                                                           rw->pool, rw->ba));
+        apr_bucket_delete(b);
+        rw->replay_copied += e->piece_len;
+    }
+    else if (APR_BUCKET_IS_FILE(b) && b->length <= APR_BUCKET_BUFF_SIZE) {
         const apr_bucket_file *file = b->data;
         char *buf = apr_bucket_alloc(b->length, rw->ba);    /* never 0 */
 
@@ -267,13 +321,16 @@ static void rai_rewrite_replay_piece(rai_rewrite_t *rw, apr_bucket_brigade *bb)
 
             APR_BUCKET_INSERT_BEFORE(b, heap);
             apr_bucket_delete(b);
+            rw->replay_read += len;
         }
         else {
             apr_bucket_free(buf);
 #if APR_HAS_MMAP
             apr_bucket_file_enable_mmap(b, 0);
 #endif
-            (void)apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+            if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) == APR_SUCCESS) {
+                rw->replay_read += len;
+            }
         }
     }
     /* what the read made of the piece lies before stop, whatever it read
@@ -300,7 +357,7 @@ static void rai_rewrite_replay(rai_rewrite_t *rw, apr_bucket_brigade *bb,
             if (!rai_rewrite_split(rw, bb, (apr_size_t)(e->at - pos))) {
                 break;
             }
-            rai_rewrite_replay_piece(rw, bb);
+            rai_rewrite_replay_piece(rw, bb, e);
             pos = e->at;
         }
         rw->kind = e->kind;
@@ -348,6 +405,7 @@ static void rai_rewrite_first(rai_rewrite_t *rw, apr_bucket_brigade *bb)
     else if (rai_scancache_key(file->fd, rw->config,
                                apr_time_sec(apr_time_now()), &rw->key)) {
         rw->recording = 1;
+        rw->rec_file = file->fd;
         rw->rec_pos = 0;
         rw->rec = apr_array_make(rw->pool, 4, sizeof(rai_scancache_element_t));
         rw->rec_tag = NULL;
@@ -373,6 +431,8 @@ static void rai_rewrite_record(rai_rewrite_t *rw, apr_size_t at, int reported)
     e->kind = rw->kind;
     e->tag = NULL;
     e->tag_len = 0;
+    e->piece = NULL;
+    e->piece_len = 0;
     rw->rec_tag = apr_array_make(rw->pool, 64, 1);
 }
 

@@ -84,6 +84,11 @@ void rai_rewrite_file_settle(rai_rewrite_t *rewrite, apr_interval_time_t settle)
 /* Whether this stream was replayed from the scan cache. */
 int rai_rewrite_replayed(const rai_rewrite_t *rewrite);
 
+/* Of a replayed file: the bytes sent from the record's copies, and those
+ * read from the file (the rest goes to the core as file buckets). */
+void rai_rewrite_replayed_bytes(const rai_rewrite_t *rewrite,
+                                apr_size_t *copied, apr_size_t *read);
+
 /* Takes every bucket of bb (which is left empty) and passes on what may
  * go.  Returns the first error of a read or of the pass hook. */
 apr_status_t rai_rewrite_brigade(rai_rewrite_t *rewrite,

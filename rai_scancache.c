@@ -141,45 +141,80 @@ rai_scancache_record_t *rai_scancache_get(rai_scancache_t *cache,
                                           apr_pool_t *p)
 {
     rai_scancache_record_t *copy = NULL;
-    rai_scancache_entry_t *e;
+    rai_scancache_element_t *e;
+    rai_scancache_entry_t *entry;
     int i;
 
     if (!cache) {
         return NULL;
     }
     apr_thread_mutex_lock(cache->lock);
-    e = apr_hash_get(cache->entries, key, sizeof(*key));
-    if (e) {
-        rai_scancache_unlink(cache, e);
-        rai_scancache_push(cache, e);
+    entry = apr_hash_get(cache->entries, key, sizeof(*key));
+    if (entry) {
+        rai_scancache_unlink(cache, entry);
+        rai_scancache_push(cache, entry);
         copy = apr_palloc(p, sizeof(*copy));
-        *copy = e->record;
-        copy->elements = apr_pmemdup(p, e->record.elements,
+        *copy = entry->record;
+        copy->elements = apr_pmemdup(p, entry->record.elements,
                                      sizeof(rai_scancache_element_t)
-                                     * (apr_size_t)e->record.count);
+                                     * (apr_size_t)entry->record.count);
         for (i = 0; i < copy->count; i++) {
-            copy->elements[i].tag = apr_pmemdup(p, e->record.elements[i].tag,
-                                                e->record.elements[i].tag_len);
+            e = &copy->elements[i];
+            e->tag = apr_pmemdup(p, e->tag, e->tag_len);
+            if (e->piece) {
+                e->piece = apr_pmemdup(p, e->piece, e->piece_len);
+            }
         }
     }
     apr_thread_mutex_unlock(cache->lock);
     return copy;
 }
 
+/* The bytes an entry for record takes, with its pieces or without. */
+static apr_size_t rai_scancache_size(const rai_scancache_record_t *record,
+                                     int pieces)
+{
+    apr_size_t bytes = sizeof(rai_scancache_entry_t)
+                       + sizeof(rai_scancache_element_t)
+                         * (apr_size_t)record->count;
+    int i;
+
+    for (i = 0; i < record->count; i++) {
+        bytes += record->elements[i].tag_len;
+        if (pieces && record->elements[i].piece) {
+            bytes += record->elements[i].piece_len;
+        }
+    }
+    return bytes;
+}
+
+/* Copies len bytes of from to block + *at; returns where they are. */
+static const char *rai_scancache_copy(char *block, apr_size_t *at,
+                                      const char *from, apr_size_t len)
+{
+    char *to = block + *at;
+
+    memcpy(to, from, len);
+    *at += len;
+    return to;
+}
+
 void rai_scancache_put(rai_scancache_t *cache, const rai_scancache_key_t *key,
                        const rai_scancache_record_t *record)
 {
-    apr_size_t bytes = sizeof(rai_scancache_entry_t), at;
+    apr_size_t bytes, at;
     rai_scancache_entry_t *e, *old;
+    rai_scancache_element_t *el;
+    int i, pieces = 1;
     char *block;
-    int i;
 
     if (!cache || record->count > RAI_SCANCACHE_ELEMENTS_MAX) {
         return;
     }
-    bytes += sizeof(rai_scancache_element_t) * (apr_size_t)record->count;
-    for (i = 0; i < record->count; i++) {
-        bytes += record->elements[i].tag_len;
+    bytes = rai_scancache_size(record, 1);
+    if (bytes > cache->max_bytes) {
+        pieces = 0;                 /* the offsets alone may still fit */
+        bytes = rai_scancache_size(record, 0);
     }
     if (bytes > cache->max_bytes || !(block = malloc(bytes))) {
         return;
@@ -191,10 +226,16 @@ void rai_scancache_put(rai_scancache_t *cache, const rai_scancache_key_t *key,
     e->record.elements = (rai_scancache_element_t *)(block + sizeof(*e));
     at = sizeof(*e) + sizeof(rai_scancache_element_t) * (apr_size_t)record->count;
     for (i = 0; i < record->count; i++) {
-        e->record.elements[i] = record->elements[i];
-        memcpy(block + at, record->elements[i].tag, record->elements[i].tag_len);
-        e->record.elements[i].tag = block + at;
-        at += record->elements[i].tag_len;
+        el = &e->record.elements[i];
+        *el = record->elements[i];
+        el->tag = rai_scancache_copy(block, &at, el->tag, el->tag_len);
+        if (el->piece && pieces) {
+            el->piece = rai_scancache_copy(block, &at, el->piece, el->piece_len);
+        }
+        else {
+            el->piece = NULL;
+            el->piece_len = 0;
+        }
     }
 
     apr_thread_mutex_lock(cache->lock);

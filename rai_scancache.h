@@ -25,6 +25,11 @@
 /* Files larger than this, or with more elements, are not recorded. */
 #define RAI_SCANCACHE_FILE_MAX     (64 * 1024 * 1024)
 #define RAI_SCANCACHE_ELEMENTS_MAX 64
+/* The most bytes of a file an entry holds (the pieces before elements),
+ * and the longest piece it holds (a bucket's worth: a longer one is sent
+ * from the file by sendfile anyway). */
+#define RAI_SCANCACHE_PIECES_MAX   (16 * 1024)
+#define RAI_SCANCACHE_PIECE_MAX    8000     /* APR_BUCKET_BUFF_SIZE */
 /* Seconds a file must be unchanged before it is recorded. */
 #define RAI_SCANCACHE_SETTLE       2
 
@@ -40,6 +45,8 @@ typedef struct {
     int kind;                       /* the caller's (widget, script) */
     apr_size_t tag_len;             /* the rest of its start tag */
     const char *tag;
+    apr_size_t piece_len;           /* the file's bytes before it (from */
+    const char *piece;              /* the element before), or NULL */
 } rai_scancache_element_t;
 
 typedef struct {
@@ -67,7 +74,8 @@ rai_scancache_record_t *rai_scancache_get(rai_scancache_t *cache,
                                           const rai_scancache_key_t *key,
                                           apr_pool_t *p);
 
-/* Keeps a copy of record under key (if it fits the bounds). */
+/* Keeps a copy of record under key (if it fits the bounds; without its
+ * pieces if only that way). */
 void rai_scancache_put(rai_scancache_t *cache, const rai_scancache_key_t *key,
                        const rai_scancache_record_t *record);
 

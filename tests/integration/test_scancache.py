@@ -72,6 +72,44 @@ def test_replay_equals_scan(httpd_factory, standin, io):
     assert replays(httpd) >= 2, "the scan cache was not used"
 
 
+SHORT = ("<!doctype html><html><head><title>t</title></head><body>\n"
+         '<rai-store-widget community-id="c1"></rai-store-widget>\n'
+         + "<p>x</p>\n" * 500
+         + '<rai-widget v2-api-url="https://api.returning.ai/v2">x</rai-widget>\n'
+         + "<p>tail</p>\n" * 2000 + "</body></html>\n")
+
+
+def replay_bytes(httpd):
+    """(copied, read) of the last RAI0040 line."""
+    import re
+    found = re.findall(r"RAI0040: .* (\d+) bytes from the cache's copy, (\d+) read",
+                       httpd.error_log())
+    assert found, "no RAI0040"
+    return tuple(int(n) for n in found[-1])
+
+
+@pytest.mark.parametrize("room", ["", "RaiEmbedScanCache 10 4096\n"])
+def test_replay_short_pieces_from_memory(httpd_factory, standin, room):
+    """The short pieces before widgets are kept with the entry and sent from memory: the
+    file is not read at all.  A cache too small for them keeps only the offsets, and the
+    pieces are read from the file: the page is the same either way."""
+    httpd = httpd_factory()
+    settled(httpd, "short.html", SHORT)
+    httpd.configure(site(httpd, standin, room)).start()
+    alice = {"X-User": "alice"}
+    bodies = [httpd.get("short.html", headers=alice).text for _ in range(3)]
+    token = embed_tokens(bodies[0])[0]
+    want = SHORT.replace('<rai-store-widget community-id', '<rai-store-widget embed-token="%s" '
+                         'community-id' % token, 1)
+    want = want.replace('<rai-widget v2-api-url', '<rai-widget embed-token="%s" v2-api-url'
+                        % token, 1)
+    assert all(body.startswith(want) for body in bodies)
+    assert all(body == bodies[0] for body in bodies)
+    assert replays(httpd) >= 2
+    pieces = SHORT.index('<rai-widget v2') + len("<rai-widget")
+    assert replay_bytes(httpd) == ((0, pieces) if room else (pieces, 0))
+
+
 def test_replay_gives_each_user_their_own_token(httpd_factory, standin):
     httpd = httpd_factory()
     settled(httpd, "page.html", PAGE)

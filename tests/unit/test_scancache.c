@@ -208,6 +208,55 @@ START_TEST(bounds_and_lru)
 }
 END_TEST
 
+/* The pieces of the file before elements are copied in and out; an
+ * entry too big with them is kept without them. */
+START_TEST(pieces_kept_when_they_fit)
+{
+    rai_scancache_t *cache = rai_scancache_create(pool, 10, 4096);
+    rai_scancache_record_t *record = record_of(2, ">"), *got;
+    rai_scancache_key_t key;
+    apr_size_t entries, small, big;
+    char piece[3000];
+
+    ck_assert(key_of(&config_a, 0, &key));
+    memset(piece, 'p', sizeof(piece));
+    record->elements[0].piece = piece;
+    record->elements[0].piece_len = 11;
+    rai_scancache_put(cache, &key, record);
+    piece[0] = 'X';                 /* the cache kept its own bytes */
+    got = rai_scancache_get(cache, &key, pool);
+    ck_assert_ptr_nonnull(got->elements[0].piece);
+    ck_assert_uint_eq(got->elements[0].piece_len, 11);
+    ck_assert_mem_eq(got->elements[0].piece, "ppppppppppp", 11);
+    ck_assert_ptr_null(got->elements[1].piece);
+    ck_assert_uint_eq(got->elements[1].piece_len, 0);
+    rai_scancache_usage(cache, &entries, &small);
+
+    /* 2 x 3000 bytes of pieces: over the cache's 4096, kept without */
+    record->elements[0].piece_len = sizeof(piece);
+    record->elements[1].piece = piece;
+    record->elements[1].piece_len = sizeof(piece);
+    rai_scancache_put(cache, &key, record);
+    got = rai_scancache_get(cache, &key, pool);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_int_eq(got->count, 2);
+    ck_assert_ptr_null(got->elements[0].piece);
+    ck_assert_ptr_null(got->elements[1].piece);
+    ck_assert_uint_eq(got->elements[0].piece_len, 0);
+    rai_scancache_usage(cache, &entries, &big);
+    ck_assert_uint_eq(entries, 1);
+    ck_assert_uint_eq(big + 11, small);     /* the 11 bytes went with them */
+
+    /* one piece of 3000 fits */
+    record->elements[1].piece = NULL;
+    record->elements[1].piece_len = 0;
+    rai_scancache_put(cache, &key, record);
+    got = rai_scancache_get(cache, &key, pool);
+    ck_assert_uint_eq(got->elements[0].piece_len, sizeof(piece));
+    ck_assert_mem_eq(got->elements[0].piece, piece, sizeof(piece));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rai_scancache");
@@ -220,6 +269,7 @@ int main(void)
     tcase_add_test(tc, only_regular_files_of_bounded_size);
     tcase_add_test(tc, get_returns_a_copy);
     tcase_add_test(tc, bounds_and_lru);
+    tcase_add_test(tc, pieces_kept_when_they_fit);
     suite_add_tcase(s, tc);
     return unit_run(s, NULL);
 }
