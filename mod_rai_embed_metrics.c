@@ -27,7 +27,8 @@
 #define RAI_EMBED_METRICS_HANDLER "rai-embed-metrics"
 /* process-pool userdata: survives the DSO's unloading on a restart */
 #define RAI_EMBED_METRICS_KEY     "rai_embed_metrics_table"
-#define RAI_EMBED_METRICS_REWRITE "rai_embed_metrics_rewrite"
+/* short: it is hashed twice a page */
+#define RAI_EMBED_METRICS_REWRITE "rai:m"
 #define RAI_EMBED_METRICS_MAGIC   0x52414d31u         /* "RAM1" */
 #define RAI_EMBED_METRICS_LABEL   272                 /* host (253) ":" port */
 /* blocks kept free for virtual hosts that later restarts add */

@@ -76,23 +76,60 @@ static int rai_identity_item_cmp(const void *a, const void *b)
                   ((const rai_identity_item_t *)b)->key);
 }
 
+/* Writes n in decimal at out; returns the end. */
+static char *rai_identity_decimal(char *out, apr_size_t n)
+{
+    char digits[24];
+    int k = 0;
+
+    do {
+        digits[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    while (k) {
+        *out++ = digits[--k];
+    }
+    return out;
+}
+
 const char *rai_identity_canonical(apr_pool_t *p,
                                    const apr_array_header_t *identity)
 {
-    apr_array_header_t *sorted = apr_array_copy(p, identity);
-    char *out = "";
+    const apr_array_header_t *sorted = identity;
+    apr_size_t len = 1;
+    char *out, *o;
     int i;
 
-    qsort(sorted->elts, sorted->nelts, sizeof(rai_identity_item_t),
-          rai_identity_item_cmp);
+    if (identity->nelts > 1) {
+        apr_array_header_t *copy = apr_array_copy(p, identity);
+
+        qsort(copy->elts, copy->nelts, sizeof(rai_identity_item_t),
+              rai_identity_item_cmp);
+        sorted = copy;
+    }
+    /* "klen:key" "vlen:value" for each, in one allocation: length
+     * prefixes keep "a"+"bc" apart from "ab"+"c" */
     for (i = 0; i < sorted->nelts; i++) {
         const rai_identity_item_t *item =
             &APR_ARRAY_IDX(sorted, i, rai_identity_item_t);
-        /* length prefixes keep "a"+"bc" apart from "ab"+"c" */
-        out = apr_psprintf(p, "%s%" APR_SIZE_T_FMT ":%s%" APR_SIZE_T_FMT
-                           ":%s", out, strlen(item->key), item->key,
-                           strlen(item->value), item->value);
+
+        len += 2 * 21 + 2 + strlen(item->key) + strlen(item->value);
     }
+    o = out = apr_palloc(p, len);
+    for (i = 0; i < sorted->nelts; i++) {
+        const rai_identity_item_t *item =
+            &APR_ARRAY_IDX(sorted, i, rai_identity_item_t);
+        apr_size_t klen = strlen(item->key), vlen = strlen(item->value);
+
+        o = rai_identity_decimal(o, klen);
+        *o++ = ':';
+        memcpy(o, item->key, klen);
+        o = rai_identity_decimal(o + klen, vlen);
+        *o++ = ':';
+        memcpy(o, item->value, vlen);
+        o += vlen;
+    }
+    *o = '\0';
     return out;
 }
 

@@ -14,6 +14,8 @@
 
 struct rai_rewrite {
     rai_scan_t scan;
+    const rai_scan_elements_t *elements;    /* what scan is made with */
+    int report_scripts;
     rai_tag_t *tag;                 /* the held tag's attributes */
     const rai_rewrite_hooks_t *hooks;
     apr_bucket_alloc_t *ba;
@@ -62,8 +64,10 @@ rai_rewrite_t *rai_rewrite_create(apr_pool_t *p, apr_bucket_alloc_t *ba,
 {
     rai_rewrite_t *rw = apr_pcalloc(p, sizeof(*rw));
 
-    rai_scan_init(&rw->scan, elements);
-    rai_scan_report_scripts(&rw->scan, report_scripts);
+    /* the scanner is made ready at the first brigade, unless the stream
+     * is replayed from the scan cache (which needs none) */
+    rw->elements = elements;
+    rw->report_scripts = report_scripts;
     rw->tag = apr_palloc(p, sizeof(*rw->tag));
     rw->hooks = hooks;
     rw->ba = ba;
@@ -131,7 +135,8 @@ int rai_rewrite_in_text(const rai_rewrite_t *rw)
     if (rw->replayed != -1) {
         return rw->replayed;
     }
-    return !rw->holding && rai_scan_in_text(&rw->scan);
+    /* nothing seen yet: the start of a stream is text */
+    return !rw->first_seen || (!rw->holding && rai_scan_in_text(&rw->scan));
 }
 
 static void rai_rewrite_trouble(rai_rewrite_t *rw, const char *what)
@@ -703,6 +708,10 @@ apr_status_t rai_rewrite_brigade(rai_rewrite_t *rw, apr_bucket_brigade *bb)
 
     if (!rw->first_seen) {
         rai_rewrite_first(rw, bb);
+        if (rw->replayed == -1) {
+            rai_scan_init(&rw->scan, rw->elements);
+            rai_scan_report_scripts(&rw->scan, rw->report_scripts);
+        }
     }
     while (!APR_BRIGADE_EMPTY(bb)) {
         const char *data;

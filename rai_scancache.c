@@ -45,6 +45,24 @@ static apr_status_t rai_scancache_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* The hash of a key (every key is a whole rai_scancache_key_t): what
+ * tells files apart is mixed, not all 64 bytes hashed one at a time. */
+static unsigned int rai_scancache_hash(const char *bytes, apr_ssize_t *len)
+{
+    rai_scancache_key_t key;
+    apr_uint64_t h;
+
+    (void)len;
+    memcpy(&key, bytes, sizeof(key));
+    h = key.inode ^ (key.device << 32) ^ (apr_uint64_t)(apr_uintptr_t)key.config;
+    h = (h ^ key.size) * 0x9e3779b97f4a7c15ULL;
+    h = (h ^ (apr_uint64_t)key.mtime_nsec ^ ((apr_uint64_t)key.mtime_sec << 30))
+        * 0xbf58476d1ce4e5b9ULL;
+    h ^= (apr_uint64_t)key.ctime_nsec ^ ((apr_uint64_t)key.ctime_sec << 30);
+    h ^= h >> 31;
+    return (unsigned int)(h ^ (h >> 32));
+}
+
 rai_scancache_t *rai_scancache_create(apr_pool_t *p, apr_size_t max_entries,
                                       apr_size_t max_bytes)
 {
@@ -56,7 +74,7 @@ rai_scancache_t *rai_scancache_create(apr_pool_t *p, apr_size_t max_entries,
     cache = apr_pcalloc(p, sizeof(*cache));
     apr_thread_mutex_create(&cache->lock, APR_THREAD_MUTEX_DEFAULT, p);
     apr_pool_create(&cache->pool, p);
-    cache->entries = apr_hash_make(cache->pool);
+    cache->entries = apr_hash_make_custom(cache->pool, rai_scancache_hash);
     cache->max_entries = max_entries;
     cache->max_bytes = max_bytes;
     apr_pool_cleanup_register(p, cache, rai_scancache_cleanup,
