@@ -342,6 +342,15 @@ def ratios_for(page):
     return rows
 
 
+def interval(values, resamples=2000):
+    """A 95 % bootstrap interval of the median of values (a fixed seed: one run prints
+    the same interval each time it is reported)."""
+    rng = random.Random(1)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values)))
+                     for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+
+
 def report(runs, sizes):
     """Prints a table per page; returns the figures and one verdict line per target."""
     results, verdicts = {}, []
@@ -366,21 +375,24 @@ def report(runs, sizes):
             print("  %-34s%s | %8.0f %8.3f %8.3f" % (
                 label, "".join(" %8.0f" % r for r in row["rps"]), row["median"],
                 row["p50"], row["p99"]))
-        print("  %-34s%s | %8s   target" % ("ratio", rounds_head, "median"))
+        print("  %-34s%s | %8s %13s   target" % ("ratio", rounds_head, "median",
+                                                "95% interval"))
         for num, den, target in ratios_for(page):
             per_round = [a / b for a, b in zip(table[num]["rps"], table[den]["rps"])]
             median = statistics.median(per_round)
+            low, high = interval(per_round)
             verdict = ""
             if target is not None:
                 verdict = ">= %.2f %s" % (target, "met" if median >= target else "MISSED")
-                verdicts.append("/%s: %s / %s = %.3f, target >= %.2f: %s" % (
-                    page, SHORT[num], SHORT[den], median, target,
+                verdicts.append("/%s: %s / %s = %.3f [%.3f-%.3f], target >= %.2f: %s" % (
+                    page, SHORT[num], SHORT[den], median, low, high, target,
                     "met" if median >= target else "MISSED"))
             table["ratios"]["%s/%s" % (num, den)] = {"rounds": per_round, "median": median,
+                                                     "interval": [low, high],
                                                      "target": target}
-            print("  %-34s%s | %8.3f   %s" % (
+            print("  %-34s%s | %8.3f  %5.3f-%5.3f   %s" % (
                 "%s / %s" % (SHORT[num], SHORT[den]),
-                "".join(" %8.3f" % r for r in per_round), median, verdict))
+                "".join(" %8.3f" % r for r in per_round), median, low, high, verdict))
     return results, verdicts
 
 
