@@ -205,12 +205,23 @@ def test_two_users_two_calls(httpd_factory, standin):
     for user in users:
         notes = sorted(e["rai_embed"] for e in entries if e["user"] == user)
         assert notes == ["cached"] * 24 + ["fetched"], (user, notes)
-    # shared, not per process: other children served the token one child fetched
+    # shared, not per process: other children served the token one child fetched.  The
+    # kernel may hand every fresh connection to one child for a while (a child still
+    # starting, under ASan say): more pages until another child serves one
     for user in users:
-        mine = [e for e in entries if e["user"] == user]
-        fetcher = next(e["pid"] for e in mine if e["rai_embed"] == "fetched")
-        assert any(e["pid"] != fetcher for e in mine), \
-            "every page for %s was served by the child that fetched its token" % user
+        fetcher = next(e["pid"] for e in entries
+                       if e["user"] == user and e["rai_embed"] == "fetched")
+        others = [e for e in entries if e["user"] == user and e["pid"] != fetcher]
+        for _ in range(200):
+            if others:
+                break
+            response, _ = page(httpd, user, close=True)
+            assert token_of(response) == issued[user]
+            others = [e for e in httpd.access_log()
+                      if e["user"] == user and e["pid"] != fetcher]
+        assert others, "every page for %s was served by the child that fetched its token" % user
+        assert all(e["rai_embed"] == "cached" for e in others)
+    assert standin.stats()["token_requests"] == 2
 
 
 def test_short_lived_not_reused(httpd_factory, standin):
