@@ -242,8 +242,9 @@ static apr_status_t rai_rewrite_pread(apr_file_t *f, char *buf, apr_size_t len,
 }
 
 /* Recording: the bytes of the file before each element (from the one
- * before it), where they are short, so that a replay sends them from
- * memory without reading the file.  Read once, at the end of the scan;
+ * before it), where they are short enough for rai_rewrite_replay_piece
+ * to send from memory (a longer piece goes by sendfile), so that a
+ * replay reads nothing of the file.  Read once, at the end of the scan;
  * 0 if the file is no longer what its key says (changed while it was
  * being served): then nothing is recorded. */
 static int rai_rewrite_record_pieces(rai_rewrite_t *rw,
@@ -259,7 +260,7 @@ static int rai_rewrite_record_pieces(rai_rewrite_t *rw,
         char *buf;
 
         len = (apr_size_t)(e->at - from);
-        if (len && len <= RAI_SCANCACHE_PIECE_MAX
+        if (len && len <= APR_BUCKET_BUFF_SIZE
             && held + len <= RAI_SCANCACHE_PIECES_MAX
             && rai_rewrite_pread(rw->rec_file, buf = apr_palloc(rw->pool, len),
                                  len, (apr_off_t)from, &got) == APR_SUCCESS

@@ -25,11 +25,8 @@
 /* Files larger than this, or with more elements, are not recorded. */
 #define RAI_SCANCACHE_FILE_MAX     (64 * 1024 * 1024)
 #define RAI_SCANCACHE_ELEMENTS_MAX 64
-/* The most bytes of a file an entry holds (the pieces before elements),
- * and the longest piece it holds (a bucket's worth: a longer one is sent
- * from the file by sendfile anyway). */
+/* The most bytes of a file an entry holds (the pieces before elements). */
 #define RAI_SCANCACHE_PIECES_MAX   (16 * 1024)
-#define RAI_SCANCACHE_PIECE_MAX    8000     /* APR_BUCKET_BUFF_SIZE */
 /* Seconds a file must be unchanged before it is recorded. */
 #define RAI_SCANCACHE_SETTLE       2
 

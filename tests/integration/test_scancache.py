@@ -5,6 +5,7 @@ where a cache could go wrong: sendfile and mmap on and off, HEAD, mod_deflate af
 Range, a file renamed over or edited in place, untrusted widgets, several users."""
 
 import os
+import re
 import time
 
 import pytest
@@ -81,7 +82,6 @@ SHORT = ("<!doctype html><html><head><title>t</title></head><body>\n"
 
 def replay_bytes(httpd):
     """(copied, read) of the last RAI0040 line."""
-    import re
     found = re.findall(r"RAI0040: .* (\d+) bytes from the cache's copy, (\d+) read",
                        httpd.error_log())
     assert found, "no RAI0040"
